@@ -1,0 +1,44 @@
+# Imbalanced tabular classification: train -> ONNX -> AWS Lambda.
+# `make help` lists the targets.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATA_DIR    ?= data
+DATA_MIRROR ?=
+DATA   ?= $(DATA_DIR)/marketing_data.csv
+TARGET ?= y
+POSITIVE ?= yes
+RUN    ?= artifacts
+PRESET ?= quick
+
+.DEFAULT_GOAL := help
+.PHONY: help setup train test lint demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv with the pinned training, export and test packages (no-op when up to date)
+
+$(STAMP): requirements/train.txt requirements/dev.txt requirements/constraints.txt lambda_fn/requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	touch $(STAMP)
+
+train: setup ## train on DATA (default: the marketing demo data) into RUN
+	$(PY) -m train --data $(DATA) --target $(TARGET) --positive $(POSITIVE) --preset $(PRESET) --out $(RUN)
+
+test: setup ## run the test suite
+	$(PY) -m pytest -q
+
+lint: setup ## ruff (lint + format check)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+demo: setup ## the one-command tour (later stages print what is not built yet)
+	@echo "Serving and export are not built yet; training the quick preset on the demo data."
+	$(MAKE) train
+
+clean: ## remove run folders and caches (keeps .venv)
+	rm -rf artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Export: a training run as one ONNX graph, checked against the Python pipeline."""

@@ -1,0 +1,192 @@
+"""`python -m export --run artifacts/ --out artifacts/model.onnx`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import warnings
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+
+class ExportError(Exception):
+    """Bad input (missing or incompatible run folder): one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ExportError(message)
+
+
+EXPORT_PACKAGES = ["onnx", "skl2onnx", "onnxmltools", "tf2onnx", "onnxruntime"]
+
+
+def load_run(run: Path):
+    import joblib
+
+    from train.artifacts import HOLDOUT_FILE, MODEL_FILE, RUN_FILE, RUN_FORMAT
+
+    if not run.is_dir():
+        raise ExportError(f"run folder not found: {run} (run `python -m train` first)")
+    run_file = run / RUN_FILE
+    if not run_file.exists():
+        raise ExportError(f"{run} is not a run folder: {RUN_FILE} is missing")
+    try:
+        info = json.loads(run_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{run_file} is not valid JSON: {exc.msg}") from exc
+    found = info.get("run_format") if isinstance(info, dict) else None
+    if found != RUN_FORMAT:
+        raise ExportError(
+            f"{run} was written by an incompatible version (run_format {found!r}, this export "
+            f"reads {RUN_FORMAT}); retrain with `python -m train`"
+        )
+    for name in (MODEL_FILE, HOLDOUT_FILE):
+        if not (run / name).exists():
+            raise ExportError(f"{run} is incomplete: {name} is missing")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = joblib.load(run / MODEL_FILE)
+            holdout = joblib.load(run / HOLDOUT_FILE)
+    except Exception as exc:
+        raise ExportError(
+            f"cannot load {run / MODEL_FILE} ({type(exc).__name__}); it was probably written by "
+            "another version of the training packages: retrain"
+        ) from exc
+    metrics = json.loads((run / "metrics.json").read_text())
+    return info, model, holdout, metrics
+
+
+def _versions(names) -> dict:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def export(run: Path, out: Path) -> dict:
+    import onnx
+
+    from export import graph as G
+    from export import parity
+
+    info, model, holdout, metrics = load_run(run)
+    try:
+        proto = G.build_graph(model)
+    except G.UnsupportedModel as exc:
+        raise ExportError(str(exc)) from exc
+    version = G.content_hash(proto)
+    test_metrics = {
+        k: metrics[k]
+        for k in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "mcc", "brier")
+        if k in metrics
+    }
+    steps = dict(model.inference_steps())
+    derive = steps.get("derive")
+    G.set_metadata(
+        proto,
+        {
+            "schema": model.schema.to_dict(),
+            "negative_label": model.schema.negative_label,
+            "positive_label": model.schema.positive_label,
+            "threshold": repr(float(model.threshold)),
+            "threshold_objective": metrics.get("threshold_objective", "f1"),
+            "learner": model.learner,
+            "strategy": model.strategy,
+            "calibration": (
+                {"method": "platt", "slope": model.calibration.slope,
+                 "intercept": model.calibration.intercept}
+                if model.calibration is not None else {"method": "none"}
+            ),
+            "derived_features": {n: list(p) for n, p in (derive.sums if derive else ())},
+            "test_metrics": test_metrics,
+            "training_data_sha256": info["data"]["sha256"],
+            "training_data_source": info["data"]["source"],
+            "trained_at": info["created"],
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "package_versions": {**info.get("packages", {}), **_versions(EXPORT_PACKAGES)},
+            "opset": str(G.OPSET),
+            "model_version": version,
+        },
+    )
+    proto.model_version = int(version[:12], 16)
+    proto.producer_name = "imbalanced-onnx-lambda"
+    data = proto.SerializeToString()
+    report = parity.check(data, model, holdout["X"])
+    report["model_version"] = version
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parity_path = out.with_name("parity.json")
+    parity_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if not report["passed"]:
+        if out.exists():
+            out.unlink()  # never leave a model that failed its own check
+        return {"passed": False, "report": report, "parity_path": parity_path}
+    fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".onnx", dir=out.parent)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, out)
+    return {
+        "passed": True,
+        "report": report,
+        "parity_path": parity_path,
+        "size": len(data),
+        "inputs": [(i.name, _type_text(i)) for i in onnx.load_from_string(data).graph.input],
+        "outputs": [(o.name, _type_text(o)) for o in proto.graph.output],
+        "version": version,
+        "model": model,
+    }
+
+
+def _type_text(value_info) -> str:
+    from onnx import TensorProto
+
+    t = value_info.type.tensor_type
+    dims = [d.dim_param or (str(d.dim_value) if d.dim_value else "N") for d in t.shape.dim]
+    return f"{TensorProto.DataType.Name(t.elem_type).lower()}[{', '.join(dims)}]"
+
+
+def run(argv: list[str]) -> int:
+    p = _Parser(prog="python -m export", description="Export a training run as one ONNX graph.")
+    p.add_argument("--run", default="artifacts", help="run folder from `python -m train`")
+    p.add_argument("--out", help="ONNX file to write (default: RUN/model.onnx)")
+    args = p.parse_args(argv)
+    run_dir = Path(args.run)
+    out = Path(args.out) if args.out else run_dir / "model.onnx"
+    if out.exists() and out.is_dir():
+        raise ExportError(f"--out {out} is a folder, expected a file path")
+    result = export(run_dir, out)
+    report = result["report"]
+    line = (
+        f"parity: {report['rows_checked']} rows, max |p_onnx - p_python| = "
+        f"{report['max_abs_diff']:.2e} (bar {report['bar']['max_abs_diff']:.0e}), "
+        f"label agreement {report['label_agreement']:.2%}"
+    )
+    if not result["passed"]:
+        print(f"error: parity check failed, no model written. {line}; worst row in "
+              f"{result['parity_path']}", file=sys.stderr)
+        return 1
+    model = result["model"]
+    print(f"wrote {out} ({result['size'] / 1024:.0f} KiB, opset {__import__('export.graph').graph.OPSET}, "
+          f"model version {result['version']})")
+    print(f"model: {model.learner} + {model.strategy}, threshold {model.threshold:.4f}, "
+          f"labels {model.schema.negative_label!r}/{model.schema.positive_label!r}")
+    print("inputs:  " + ", ".join(f"{n}: {t}" for n, t in result["inputs"]))
+    print("outputs: " + ", ".join(f"{n}: {t}" for n, t in result["outputs"]))
+    print(line + f"; report in {result['parity_path']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

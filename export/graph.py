@@ -1,0 +1,277 @@
+"""Build one ONNX graph: raw columns in, `probability` and `label` out.
+
+The fitted preprocessing and the classifier are converted by skl2onnx (with
+onnxmltools' converters registered for XGBoost and LightGBM); a Keras network
+is converted by tf2onnx and joined to the preprocessing graph with
+onnx.compose. Derived sums, calibration and the threshold are a few plain
+ONNX nodes added here. One opset for every piece.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from lambda_fn.schema import NUMERIC
+
+OPSET = 17
+ML_OPSET = 3
+PROBABILITY = "probability"
+LABEL = "label"
+
+
+class UnsupportedModel(Exception):
+    """The run's learner has no converter here."""
+
+
+def _register_converters() -> None:
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    try:
+        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+        from xgboost import XGBClassifier
+
+        update_registered_converter(
+            XGBClassifier,
+            "XGBoostXGBClassifier",
+            calculate_linear_classifier_output_shapes,
+            convert_xgboost,
+            options=options,
+        )
+    except ImportError:  # pragma: no cover - both are pinned in requirements/train.txt
+        pass
+    try:
+        from lightgbm import LGBMClassifier
+        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+        update_registered_converter(
+            LGBMClassifier,
+            "LightGbmLGBMClassifier",
+            calculate_linear_classifier_output_shapes,
+            convert_lightgbm,
+            options=options,
+        )
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _initial_types(names_kinds: list[tuple[str, str]]):
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    return [
+        (name, FloatTensorType([None, 1]) if kind == NUMERIC else StringTensorType([None, 1]))
+        for name, kind in names_kinds
+    ]
+
+
+def _convert_sklearn(estimator, inputs, options=None):
+    from skl2onnx import convert_sklearn
+
+    proto = convert_sklearn(
+        estimator,
+        initial_types=_initial_types(inputs),
+        options=options or {},
+        target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET},
+    )
+    # skl2onnx turns "account length" into "account_length"; the contract is
+    # that inputs carry the CSV's column names exactly.
+    for value, (name, _) in zip(list(proto.graph.input), inputs, strict=True):
+        if value.name != name:
+            _rename(proto.graph, value.name, name)
+    return proto
+
+
+def _keras_graph(network, n_features: int) -> onnx.ModelProto:
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec((None, n_features), tf.float32, name="features"),)
+
+    @tf.function
+    def forward(features):
+        return network(features, training=False)
+
+    model, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
+    return model
+
+
+def build_graph(model) -> onnx.ModelProto:
+    """`model` is train.search.TrainedModel; returns the graph without metadata."""
+    from sklearn.pipeline import Pipeline
+
+    from train.keras_model import KerasMLPClassifier
+
+    _register_converters()
+    steps = dict(model.inference_steps())
+    derive = steps.get("derive")
+    sums = list(derive.sums) if derive is not None else []
+    raw_inputs = [(f.name, f.kind) for f in model.schema.features]
+    inputs = raw_inputs + [(name, NUMERIC) for name, _ in sums]
+    estimator = steps["model"]
+    prep = steps["prep"]
+
+    if isinstance(estimator, KerasMLPClassifier):
+        prep_graph = _convert_sklearn(Pipeline([("prep", prep)]), inputs)
+        prep_out = prep_graph.graph.output[0].name
+        net = _keras_graph(estimator.model_, estimator.n_features_in_)
+        net_in = net.graph.input[0].name
+        net = onnx.compose.add_prefix(net, prefix="net_")
+        merged = onnx.compose.merge_models(
+            _to_opset(prep_graph), _to_opset(net), io_map=[(prep_out, "net_" + net_in)]
+        )
+        positive = merged.graph.output[-1].name
+        graph = merged
+        positive_column = None
+    else:
+        try:
+            graph = _convert_sklearn(
+                Pipeline([("prep", prep), ("model", estimator)]),
+                inputs,
+                options={id(estimator): {"zipmap": False}},
+            )
+        except RuntimeError as exc:
+            raise UnsupportedModel(
+                f"no ONNX converter for {type(estimator).__name__}: {exc}"
+            ) from exc
+        probabilities = [o.name for o in graph.graph.output if o.name != "label"]
+        positive = probabilities[0]
+        positive_column = 1
+    graph = _to_opset(graph)
+    _finish(graph, positive, positive_column, model, sums)
+    graph.graph.name = "imbalanced_classifier"  # converters pick random names; keep the hash stable
+    onnx.checker.check_model(graph)
+    return graph
+
+
+def _to_opset(model_proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Every piece at the same pinned opset (the converters emit the lowest that works)."""
+    from onnx import version_converter
+
+    current = {o.domain or "": o.version for o in model_proto.opset_import}
+    if current.get("", OPSET) != OPSET:
+        model_proto = version_converter.convert_version(model_proto, OPSET)
+    return model_proto
+
+
+def _const(graph: onnx.GraphProto, name: str, value, dtype=np.float32) -> str:
+    graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+    return name
+
+
+def _finish(model_proto, positive, positive_column, model, sums) -> None:
+    """Add derived sums in front, and probability/label (calibration, threshold) behind."""
+    g = model_proto.graph
+    for taken in (PROBABILITY, LABEL):
+        _rename(g, taken, f"converter_{taken}")
+    if positive in (PROBABILITY, LABEL):
+        positive = f"converter_{positive}"
+    nodes = []
+    # Derived sums: the same left-to-right float32 additions as train.features.ColumnSums.
+    derived = {name for name, _ in sums}
+    kept_inputs = [i for i in g.input if i.name not in derived]
+    del g.input[:]
+    g.input.extend(kept_inputs)
+    for name, parts in sums:
+        acc = parts[0]
+        for k, part in enumerate(parts[1:]):
+            out = name if k == len(parts) - 2 else f"{name}__sum{k}"
+            nodes.append(helper.make_node("Add", [acc, part], [out]))
+            acc = out
+    if nodes:
+        existing = list(g.node)
+        del g.node[:]
+        g.node.extend(nodes + existing)
+
+    tail = []
+    if positive_column is not None:
+        idx = _const(g, "positive_index", [positive_column], np.int64)
+        tail.append(helper.make_node("Gather", [positive, idx], ["p_col"], axis=1))
+        src = "p_col"
+    else:
+        src = positive
+    shape = _const(g, "flat_shape", [-1], np.int64)
+    tail.append(helper.make_node("Reshape", [src, shape], ["p_raw"]))
+    src = "p_raw"
+    if model.calibration is not None:
+        from train.evaluate import EPS
+
+        lo = _const(g, "cal_lo", EPS)
+        hi = _const(g, "cal_hi", 1 - EPS)
+        one = _const(g, "cal_one", 1.0)
+        slope = _const(g, "cal_slope", model.calibration.slope)
+        intercept = _const(g, "cal_intercept", model.calibration.intercept)
+        tail += [
+            helper.make_node("Clip", ["p_raw", lo, hi], ["p_clip"]),
+            helper.make_node("Log", ["p_clip"], ["log_p"]),
+            helper.make_node("Sub", [one, "p_clip"], ["q_clip"]),
+            helper.make_node("Log", ["q_clip"], ["log_q"]),
+            helper.make_node("Sub", ["log_p", "log_q"], ["logit_p"]),
+            helper.make_node("Mul", ["logit_p", slope], ["cal_scaled"]),
+            helper.make_node("Add", ["cal_scaled", intercept], ["cal_z"]),
+            helper.make_node("Sigmoid", ["cal_z"], ["p_cal"]),
+        ]
+        src = "p_cal"
+    tail.append(helper.make_node("Identity", [src], [PROBABILITY]))
+    threshold = _const(g, "threshold", model.threshold)
+    tail += [
+        helper.make_node("GreaterOrEqual", [PROBABILITY, threshold], ["is_positive"]),
+        helper.make_node("Cast", ["is_positive"], [LABEL], to=TensorProto.INT64),
+    ]
+    g.node.extend(tail)
+    del g.output[:]
+    g.output.extend(
+        [
+            helper.make_tensor_value_info(PROBABILITY, TensorProto.FLOAT, [None]),
+            helper.make_tensor_value_info(LABEL, TensorProto.INT64, [None]),
+        ]
+    )
+    _prune(model_proto)
+
+
+def _rename(g: onnx.GraphProto, old: str, new: str) -> None:
+    for node in g.node:
+        for seq in (node.input, node.output):
+            for k, name in enumerate(seq):
+                if name == old:
+                    seq[k] = new
+    for value in (*g.input, *g.output):
+        if value.name == old:
+            value.name = new
+
+
+def _prune(model_proto: onnx.ModelProto) -> None:
+    """Drop nodes that no longer feed an output (the converters' label/ZipMap branches)."""
+    g = model_proto.graph
+    needed = {o.name for o in g.output}
+    keep = []
+    for node in reversed(list(g.node)):
+        if any(o in needed for o in node.output):
+            keep.append(node)
+            needed.update(i for i in node.input if i)
+    keep.reverse()
+    del g.node[:]
+    g.node.extend(keep)
+    used_inits = [i for i in g.initializer if i.name in needed]
+    del g.initializer[:]
+    g.initializer.extend(used_inits)
+
+
+def content_hash(model_proto: onnx.ModelProto) -> str:
+    """A model version that changes exactly when the computation changes."""
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model_proto)
+    del bare.metadata_props[:]
+    return hashlib.sha256(bare.SerializeToString(deterministic=True)).hexdigest()[:16]
+
+
+def set_metadata(model_proto: onnx.ModelProto, props: dict) -> None:
+    del model_proto.metadata_props[:]
+    for key, value in props.items():
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        model_proto.metadata_props.append(onnx.StringStringEntryProto(key=key, value=text))

@@ -1,0 +1,111 @@
+"""The feature schema: the one definition both training and serving read.
+
+Training writes it into the run folder and export copies it into the ONNX
+graph's metadata; serving reads it back from there. Standard library only, so
+the Lambda image can import it without the training stack, and so the two
+sides can never disagree on the format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+SCHEMA_FORMAT = "imbalanced-onnx/schema-v1"
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+KINDS = (NUMERIC, CATEGORICAL)
+
+# A missing categorical value reaches the graph as this string. The ONNX
+# string pipeline has no NaN, so training maps missing to the same value and
+# the one-hot encoder learns it as an ordinary category.
+MISSING_CATEGORY = ""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    kind: str
+    missing_allowed: bool = True
+    categories: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "kind": self.kind, "missing_allowed": self.missing_allowed}
+        if self.kind == CATEGORICAL:
+            out["categories"] = list(self.categories)
+        return out
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Raw input columns of the model, plus the original label values."""
+
+    features: tuple[Feature, ...]
+    target: str
+    negative_label: str
+    positive_label: str
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def numeric(self) -> list[str]:
+        return [f.name for f in self.features if f.kind == NUMERIC]
+
+    @property
+    def categorical(self) -> list[str]:
+        return [f.name for f in self.features if f.kind == CATEGORICAL]
+
+    def to_dict(self) -> dict:
+        return {
+            "format": SCHEMA_FORMAT,
+            "target": self.target,
+            "labels": {"negative": self.negative_label, "positive": self.positive_label},
+            "features": [f.to_dict() for f in self.features],
+            "dropped": dict(self.dropped),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Schema:
+        if not isinstance(data, dict) or data.get("format") != SCHEMA_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"unsupported schema format {found!r}, expected {SCHEMA_FORMAT!r}")
+        features = []
+        for raw in data["features"]:
+            if raw["kind"] not in KINDS:
+                raise ValueError(f"feature {raw['name']!r} has unknown kind {raw['kind']!r}")
+            features.append(
+                Feature(
+                    name=raw["name"],
+                    kind=raw["kind"],
+                    missing_allowed=bool(raw.get("missing_allowed", True)),
+                    categories=tuple(raw.get("categories", ())),
+                )
+            )
+        return cls(
+            features=tuple(features),
+            target=data["target"],
+            negative_label=data["labels"]["negative"],
+            positive_label=data["labels"]["positive"],
+            dropped=dict(data.get("dropped", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        return cls.from_dict(json.loads(text))
+
+    def example_record(self) -> dict:
+        """A record that passes validation: the first category, zero for numbers."""
+        record: dict = {}
+        for f in self.features:
+            if f.kind == NUMERIC:
+                record[f.name] = 0.0
+            else:
+                seen = [c for c in f.categories if c != MISSING_CATEGORY]
+                record[f.name] = seen[0] if seen else "unknown"
+        return record

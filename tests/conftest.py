@@ -1,0 +1,62 @@
+"""Shared fixtures: small generated datasets and paths to the real ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def make_frame(n: int = 600, positive_rate: float = 0.12, seed: int = 0) -> pd.DataFrame:
+    """Mixed numeric/categorical data with missing values and a learnable rare class."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 90, n).astype(float)
+    balance = rng.normal(1500, 3000, n).round(2)
+    calls = rng.poisson(2, n).astype(float)
+    plan = rng.choice(["basic", "plus", "premium"], n, p=[0.6, 0.3, 0.1])
+    region = rng.choice(["north", "south", "east", "west"], n)
+    score = 0.04 * (age - 50) + 0.8 * (plan == "premium") + 0.6 * calls - 1.2 * (region == "east")
+    cutoff = np.quantile(score, 1 - positive_rate)
+    noisy = score + rng.normal(0, 0.3, n)
+    target = np.where(noisy >= cutoff, "yes", "no")
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(n)],
+            "age": age,
+            "balance": balance,
+            "calls": calls,
+            "plan": plan,
+            "region": region,
+            "y": target,
+        }
+    )
+    frame.loc[rng.random(n) < 0.03, "age"] = np.nan
+    frame.loc[rng.random(n) < 0.03, "plan"] = np.nan
+    return frame
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return make_frame()
+
+
+@pytest.fixture
+def csv_path(tmp_path, frame) -> Path:
+    path = tmp_path / "customers.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def shared_csv(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    return path

@@ -1,0 +1,1 @@
+"""Training: leak-free search over learners x imbalance strategies."""

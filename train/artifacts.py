@@ -1,0 +1,154 @@
+"""The run folder: everything export needs, written all at once or not at all."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import joblib
+
+from train.search import SearchResult
+
+# Bump when the run folder's layout or the pickled classes change incompatibly;
+# export refuses folders of any other format.
+RUN_FORMAT = 1
+MODEL_FILE = "model.joblib"
+HOLDOUT_FILE = "holdout.joblib"
+RUN_FILE = "run.json"
+SCHEMA_FILE = "schema.json"
+METRICS_FILE = "metrics.json"
+LEADERBOARD_FILE = "leaderboard.csv"
+LEADERBOARD_METRICS = [
+    "roc_auc",
+    "pr_auc",
+    "f1",
+    "precision",
+    "recall",
+    "mcc",
+    "balanced_accuracy",
+    "brier",
+]
+TRACKED_PACKAGES = [
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "imbalanced-learn",
+    "xgboost-cpu",
+    "lightgbm",
+    "tensorflow-cpu",
+    "keras",
+]
+
+
+def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
+    rows = []
+    for c in result.candidates:
+        row = {"learner": c.learner, "strategy": c.strategy, "selected": c is result.winner}
+        for m in LEADERBOARD_METRICS:
+            row[f"{m}_mean"] = c.mean(m)
+            row[f"{m}_std"] = c.std(m)
+        row["threshold"] = c.threshold
+        row["fit_seconds"] = c.fit_seconds
+        row["error"] = c.error or ""
+        rows.append(row)
+    ok = [r for r in rows if not r["error"]]
+    failed = [r for r in rows if r["error"]]
+    descending = metric != "brier"
+    ok.sort(key=lambda r: r[f"{metric}_mean"], reverse=descending)
+    return ok + failed
+
+
+def metrics_document(result: SearchResult, dataset, config) -> dict:
+    model = result.model
+    m = result.test_metrics
+    doc = {
+        "model": model.learner,
+        "sampler": model.strategy,
+        "threshold": model.threshold,
+        "threshold_objective": str(config.objective),
+        "selection_metric": config.metric,
+        "cv_score": result.winner.mean(config.metric),
+        **{k: m[k] for k in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy")},
+        "balanced_accuracy": m["balanced_accuracy"],
+        "mcc": m["mcc"],
+        "brier": m["brier"],
+        "n_train": result.n_train,
+        "n_test": int(len(result.y_test)),
+        "positive_rate": float(result.y_test.mean()),
+        "positive_label": model.schema.positive_label,
+        "negative_label": model.schema.negative_label,
+        "per_class": m["per_class"],
+        "calibration": result.calibration_report,
+    }
+    return doc
+
+
+def _json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=2, default=float) + "\n")
+
+
+def write_run(out: Path, result: SearchResult, dataset, config, command: list[str]) -> dict:
+    """Write into a sibling temp folder, then swap it into place."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        joblib.dump(result.model, tmp / MODEL_FILE)
+        joblib.dump({"X": result.X_test, "y": result.y_test}, tmp / HOLDOUT_FILE)
+        (tmp / SCHEMA_FILE).write_text(result.model.schema.to_json() + "\n")
+        metrics = metrics_document(result, dataset, config)
+        _json(tmp / METRICS_FILE, metrics)
+        rows = leaderboard_rows(result, config.metric)
+        with open(tmp / LEADERBOARD_FILE, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        _json(
+            tmp / RUN_FILE,
+            {
+                "run_format": RUN_FORMAT,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": command,
+                "data": {
+                    "source": dataset.source,
+                    "sha256": dataset.sha256,
+                    "rows": int(len(dataset.y)),
+                    "notes": dataset.notes,
+                },
+                "learner": result.model.learner,
+                "strategy": result.model.strategy,
+                "threshold": result.model.threshold,
+                "seed": config.seed,
+                "folds": config.folds,
+                "learners_searched": config.learners,
+                "strategies_searched": config.strategies,
+                "packages": package_versions(),
+            },
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}-old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return metrics

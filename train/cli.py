@@ -1,0 +1,257 @@
+"""`python -m train`: search learners x imbalance strategies on a CSV."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+
+from train.data import UsageError
+
+PRESETS = {
+    # The default: strong, fast candidates. ~1-2 minutes on 43k rows, 2 cores.
+    "quick": (["logreg", "xgboost"], ["none", "class_weight", "smote"]),
+    # Every default learner x every strategy.
+    "full": (None, None),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other usage error
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from train.evaluate import SELECTION_METRICS
+
+    p = _Parser(
+        prog="python -m train",
+        description="Find the best honestly-evaluated classifier for an imbalanced yes/no "
+        "target in a CSV and write a run folder for `python -m export`.",
+    )
+    p.add_argument("--data", required=True, help="CSV path or s3://bucket/key (gzip is fine)")
+    p.add_argument("--target", required=True, help="name of the yes/no column")
+    p.add_argument("--positive", help="the target value to predict (default: the minority class)")
+    p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="column to ignore, e.g. an identifier (repeatable)",
+    )
+    p.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="keep a column that looks like an identifier (repeatable)",
+    )
+    p.add_argument(
+        "--numeric",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="force a column to be numeric (repeatable)",
+    )
+    p.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="force a column to be categorical, e.g. a numeric code (repeatable)",
+    )
+    p.add_argument(
+        "--sum",
+        action="append",
+        default=[],
+        metavar="NAME=COL+COL",
+        help="add a feature that is the sum of numeric columns (repeatable); "
+        "it is computed inside the model, so callers still send raw columns",
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="quick",
+        help="candidate set when --models/--samplers are not given (default: quick)",
+    )
+    p.add_argument("--models", help="comma-separated learners, e.g. logreg,xgboost,keras")
+    p.add_argument("--samplers", help="comma-separated strategies, e.g. none,smote")
+    p.add_argument(
+        "--metric",
+        default="pr_auc",
+        choices=SELECTION_METRICS,
+        help="CV metric that picks the winner (default: pr_auc)",
+    )
+    p.add_argument(
+        "--threshold-objective",
+        default="f1",
+        help="f1 (default), min_precision=P, min_recall=R or cost=FN_TO_FP_RATIO",
+    )
+    p.add_argument(
+        "--calibration",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="Platt calibration; auto = when the winner resamples or reweights",
+    )
+    p.add_argument("--folds", type=int, default=5, help="CV folds (default: 5)")
+    p.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (default 0.2)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    p.add_argument("--out", default="artifacts", help="run folder to write (default: artifacts)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _names(text: str | None, known: list[str], flag: str) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError(f"{flag} is empty")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"unknown {flag[2:-1]} {unknown[0]!r}; choose from {', '.join(known)}")
+    return list(dict.fromkeys(names))
+
+
+def _check_out(out: Path) -> None:
+    from train.artifacts import RUN_FILE
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, expected a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / RUN_FILE).exists():
+        raise UsageError(
+            f"--out {out} is a non-empty folder that is not a run folder; "
+            "choose a new or empty folder"
+        )
+
+
+def format_leaderboard(rows: list[dict], metric: str) -> str:
+    cols = (
+        [("learner", "learner"), ("strategy", "strategy")]
+        + [(m, m) for m in ("pr_auc", "roc_auc", "f1", "precision", "recall", "mcc", "brier")]
+        + [("fit_s", "fit_seconds")]
+    )
+    lines = []
+    header = ["  "] + [
+        f"{name:<13}" if i < 2 else f"{name:>14}" for i, (name, _) in enumerate(cols)
+    ]
+    lines.append(" ".join(header))
+    for row in rows:
+        mark = "* " if row["selected"] else "  "
+        cells = [mark, f"{row['learner']:<13}", f"{row['strategy']:<13}"]
+        if row["error"]:
+            cells.append(f"failed: {row['error'][:80]}")
+        else:
+            for _, key in cols[2:-1]:
+                mean, std = row[f"{key}_mean"], row[f"{key}_std"]
+                cells.append(f"{mean:>7.3f} ±{std:5.3f}" if not math.isnan(mean) else f"{'-':>14}")
+            cells.append(f"{row['fit_seconds']:>14.1f}")
+        lines.append(" ".join(cells))
+    lines.append(f"(CV mean ± std over folds; * = selected by {metric})")
+    return "\n".join(lines)
+
+
+def run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+
+    from train.models import DEFAULT_LEARNERS, LEARNERS
+    from train.samplers import STRATEGIES
+
+    preset_learners, preset_strategies = PRESETS[args.preset]
+    learners = (
+        _names(args.models, list(LEARNERS), "--models") or preset_learners or list(DEFAULT_LEARNERS)
+    )
+    strategies = (
+        _names(args.samplers, STRATEGIES, "--samplers") or preset_strategies or list(STRATEGIES)
+    )
+    if args.folds < 2:
+        raise UsageError("--folds must be at least 2")
+    if not 0.05 <= args.test_size <= 0.5:
+        raise UsageError("--test-size must be between 0.05 and 0.5")
+    out = Path(args.out)
+    _check_out(out)
+
+    from train import evaluate
+    from train.data import load_dataset
+
+    objective = evaluate.ThresholdObjective.parse(args.threshold_objective)
+    dataset = load_dataset(
+        args.data,
+        args.target,
+        positive=args.positive,
+        drop=tuple(args.drop),
+        keep=tuple(args.keep),
+        numeric=tuple(args.numeric),
+        categorical=tuple(args.categorical),
+    )
+    schema = dataset.schema
+    from train.features import parse_sum
+
+    sums: list[tuple[str, tuple[str, ...]]] = []
+    for text in args.sum:
+        sums.append(parse_sum(text, schema.numeric, schema.names + [n for n, _ in sums]))
+    pos_rate = dataset.y.mean()
+    chosen = "--positive" if args.positive else "the minority class (default)"
+    print(
+        f"data: {args.data}  rows={len(dataset.y)}  features={len(schema.features)} "
+        f"({len(schema.numeric)} numeric, {len(schema.categorical)} categorical)\n"
+        f"target: {args.target}  positive={schema.positive_label!r} ({chosen}), "
+        f"rate {pos_rate:.1%}"
+    )
+    for note in dataset.notes:
+        print(f"warning: {note}", file=sys.stderr)
+
+    from train.artifacts import leaderboard_rows, write_run
+    from train.search import SearchConfig, run_search
+
+    config = SearchConfig(
+        learners=learners,
+        strategies=strategies,
+        folds=args.folds,
+        seed=args.seed,
+        test_size=args.test_size,
+        metric=args.metric,
+        objective=objective,
+        calibration=args.calibration,
+        sums=tuple(sums),
+    )
+    progress_factory = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        def progress_factory(total):
+            return tqdm(total=total, unit="fit", file=sys.stderr, dynamic_ncols=True)
+
+    result = run_search(dataset, config, progress_factory)
+    metrics = write_run(out, result, dataset, config, ["python", "-m", "train", *argv])
+    print()
+    print(format_leaderboard(leaderboard_rows(result, config.metric), config.metric))
+    cal = result.calibration_report
+    cal_text = (
+        f"calibrated (Brier on test {cal['test_brier_uncalibrated']:.4f} -> {cal['test_brier']:.4f})"
+        if cal["applied"]
+        else "not calibrated"
+    )
+    print(
+        f"\nselected: {metrics['model']} + {metrics['sampler']}, threshold "
+        f"{metrics['threshold']:.4f} ({metrics['threshold_objective']}), {cal_text}\n"
+        f"test split ({metrics['n_test']} rows, evaluated once): ROC AUC {metrics['roc_auc']:.3f}"
+        f"  PR AUC {metrics['pr_auc']:.3f}  F1 {metrics['f1']:.3f}  precision "
+        f"{metrics['precision']:.3f}  recall {metrics['recall']:.3f}  MCC {metrics['mcc']:.3f}\n"
+        f"wrote {out}/"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130

@@ -1,0 +1,272 @@
+"""Load a CSV (local or s3://), infer the feature schema, and clean the target.
+
+Every user mistake found here raises UsageError with a message that names the
+file and the column, before anything is trained or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lambda_fn.schema import CATEGORICAL, MISSING_CATEGORY, NUMERIC, Feature, Schema
+
+log = logging.getLogger(__name__)
+
+# Tokens read as "missing" in any column. pandas' defaults plus the usual
+# placeholders found in exported spreadsheets.
+MISSING_TOKENS = [
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "na",
+    "NaN",
+    "nan",
+    "NULL",
+    "null",
+    "None",
+    "none",
+    "?",
+    "-",
+    "#N/A",
+]
+# Below this many rows a unique column is not evidence of an identifier.
+MIN_ROWS_FOR_ID_CHECK = 20
+
+
+class UsageError(Exception):
+    """A problem with the user's input; the CLI prints it in one line and exits 2."""
+
+
+@dataclass
+class Dataset:
+    """Features, the binary target (1 = positive) and what was learned about them."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    schema: Schema
+    source: str
+    sha256: str
+    notes: list[str] = field(default_factory=list)
+
+
+def read_bytes(source: str) -> bytes:
+    if source.startswith("s3://"):
+        return _read_s3(source)
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(f"data file not found: {source}")
+    if path.is_dir():
+        raise UsageError(f"data path is a folder, expected a CSV file: {source}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+
+
+def _read_s3(uri: str) -> bytes:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket or not key:
+        raise UsageError(f"S3 URI must look like s3://bucket/key.csv, got {uri}")
+    try:
+        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise UsageError(f"cannot read {uri}: {code}") from exc
+    except BotoCoreError as exc:
+        raise UsageError(f"cannot read {uri}: {exc}") from exc
+
+
+def parse_csv(raw: bytes, source: str) -> pd.DataFrame:
+    """All columns as strings; kinds are decided later, column by column."""
+    if not raw.strip():
+        raise UsageError(f"{source} is empty")
+    compression = "gzip" if raw[:2] == b"\x1f\x8b" else None
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(raw),
+            dtype=str,
+            keep_default_na=False,
+            na_values=MISSING_TOKENS,
+            skipinitialspace=True,
+            compression=compression,
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{source} is not a readable CSV: {first_line}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise UsageError(f"{source} has no columns") from exc
+    if frame.empty:
+        raise UsageError(f"{source} has a header but no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if dupes:
+        raise UsageError(f"{source} has duplicate column names: {', '.join(dupes)}")
+    return frame
+
+
+def _as_numbers(column: pd.Series) -> pd.Series | None:
+    """The column as float32 if every present value is a number, else None."""
+    values = pd.to_numeric(column, errors="coerce")
+    if values[column.notna()].isna().any():
+        return None
+    values = values.astype("float64")
+    if np.isinf(values).any():
+        return None
+    return values.astype("float32")
+
+
+def resolve_label(values: pd.Series, positive: str | None, source: str, target: str):
+    """Return (negative, positive) as spelled in the file."""
+    counts = values.value_counts()
+    classes = list(counts.index)
+    if len(classes) < 2:
+        only = classes[0] if classes else "nothing"
+        raise UsageError(f"target column {target!r} in {source} has one class only ({only!r})")
+    if len(classes) > 2:
+        shown = ", ".join(repr(c) for c in classes[:6])
+        raise UsageError(
+            f"target column {target!r} in {source} has {len(classes)} classes ({shown}), "
+            "expected exactly two"
+        )
+    if positive is None:
+        pos = counts.index[-1]  # value_counts is descending: the last is the minority
+        if counts.iloc[0] == counts.iloc[1]:
+            pos = sorted(classes)[-1]
+    else:
+        matches = [c for c in classes if c == positive] or [
+            c for c in classes if c.lower() == positive.lower()
+        ]
+        if not matches:
+            raise UsageError(
+                f"--positive {positive!r} is not a value of {target!r} in {source}; "
+                f"its values are {', '.join(repr(c) for c in classes)}"
+            )
+        pos = matches[0]
+    neg = next(c for c in classes if c != pos)
+    return neg, pos
+
+
+def load_dataset(
+    source: str,
+    target: str,
+    positive: str | None = None,
+    drop: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
+    numeric: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+    dedupe: bool = False,
+) -> Dataset:
+    raw = read_bytes(source)
+    frame = parse_csv(raw, source)
+    notes: list[str] = []
+
+    named = {"--drop": drop, "--keep": keep, "--numeric": numeric, "--categorical": categorical}
+    for flag, cols in named.items():
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise UsageError(
+                f"{flag} names column(s) not in {source}: {', '.join(repr(c) for c in missing)}"
+            )
+    if target not in frame.columns:
+        raise UsageError(
+            f"target column {target!r} not found in {source}; "
+            f"columns are: {', '.join(frame.columns[:30])}"
+        )
+    both = set(numeric) & set(categorical)
+    if both:
+        raise UsageError(f"column(s) given as both --numeric and --categorical: {sorted(both)}")
+    if target in drop or target in numeric or target in categorical:
+        raise UsageError(f"the target column {target!r} cannot also be a feature flag")
+
+    labels = frame[target].str.strip()
+    missing_target = labels.isna()
+    if missing_target.any():
+        rows = (np.flatnonzero(missing_target.to_numpy()) + 2)[:5]  # +2: header, 1-based
+        raise UsageError(
+            f"target column {target!r} in {source} has {int(missing_target.sum())} missing "
+            f"value(s), first at line(s) {', '.join(map(str, rows))}; drop or fill those rows"
+        )
+    negative_label, positive_label = resolve_label(labels, positive, source, target)
+    y = (labels == positive_label).to_numpy().astype(np.int64)
+
+    dropped: dict[str, str] = {c: "dropped by --drop" for c in drop}
+    features = frame.drop(columns=[target, *drop])
+    n = len(features)
+    columns: dict[str, pd.Series] = {}
+    schema_features: list[Feature] = []
+    for name in features.columns:
+        col = features[name].str.strip()
+        present = col.dropna()
+        if present.empty or (present.nunique() == 1 and not col.isna().any()):
+            dropped[name] = "constant" if not present.empty else "always missing"
+            continue
+        as_numbers = None if name in categorical else _as_numbers(col)
+        if name in numeric and as_numbers is None:
+            bad = col[col.notna() & pd.to_numeric(col, errors="coerce").isna()]
+            raise UsageError(
+                f"--numeric {name!r}: line {bad.index[0] + 2} of {source} has {bad.iloc[0]!r}, "
+                "not a number"
+            )
+        if as_numbers is not None:
+            columns[name] = as_numbers
+            schema_features.append(Feature(name, NUMERIC, missing_allowed=True))
+            continue
+        if (
+            name not in keep
+            and n >= MIN_ROWS_FOR_ID_CHECK
+            and present.nunique() == len(present) == n
+        ):
+            dropped[name] = "identifier (unique per row and not numeric); --keep to use it"
+            continue
+        columns[name] = col.fillna(MISSING_CATEGORY).astype(object)
+        categories = tuple(sorted(columns[name].unique()))
+        schema_features.append(
+            Feature(name, CATEGORICAL, missing_allowed=True, categories=categories)
+        )
+    if not schema_features:
+        raise UsageError(f"{source} has no usable feature columns besides {target!r}")
+    for name, why in dropped.items():
+        if why != "dropped by --drop":
+            notes.append(f"column {name!r} dropped: {why}")
+
+    X = pd.DataFrame(columns, index=features.index)
+    duplicated = pd.concat([X, pd.Series(y, index=X.index, name="__y")], axis=1).duplicated()
+    if duplicated.any() and not dedupe:
+        notes.append(
+            f"{int(duplicated.sum())} exact duplicate row(s) kept; a copy may land in both the "
+            "train and the test split (--dedupe removes them)"
+        )
+        X = X.reset_index(drop=True)
+    elif duplicated.any():
+        notes.append(f"{int(duplicated.sum())} exact duplicate row(s) removed (--dedupe)")
+        X = X.loc[~duplicated.to_numpy()].reset_index(drop=True)
+        y = y[~duplicated.to_numpy()]
+    else:
+        X = X.reset_index(drop=True)
+
+    schema = Schema(
+        features=tuple(schema_features),
+        target=target,
+        negative_label=negative_label,
+        positive_label=positive_label,
+        dropped=dropped,
+    )
+    return Dataset(
+        X=X,
+        y=y,
+        schema=schema,
+        source=source,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        notes=notes,
+    )

@@ -1,0 +1,165 @@
+"""Metrics, decision-threshold objectives and probability calibration.
+
+Thresholds and calibration are fitted on out-of-fold predictions of the
+training split only; the test split is scored once, at the very end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    f1_score,
+    matthews_corrcoef,
+    precision_recall_fscore_support,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from train.data import UsageError
+
+# Probabilities are clipped this far from 0 and 1 before taking logits.
+EPS = 1e-7
+# Metrics where smaller is better; everything else is maximised.
+LOWER_IS_BETTER = {"brier"}
+SELECTION_METRICS = (
+    "pr_auc",
+    "roc_auc",
+    "f1",
+    "mcc",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "brier",
+)
+
+
+@dataclass(frozen=True)
+class ThresholdObjective:
+    """How the decision threshold is picked: `f1`, `min_precision=0.6`,
+    `min_recall=0.8`, or `cost=5` (a false negative costs 5 false positives)."""
+
+    kind: str
+    value: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ThresholdObjective:
+        name, _, raw = text.partition("=")
+        name = name.strip().lower()
+        if name == "f1" and not raw:
+            return cls("f1")
+        if name in ("min_precision", "min_recall", "cost"):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise UsageError(
+                    f"--threshold-objective {text!r}: {name} needs a number, e.g. {name}=0.5"
+                ) from None
+            if name != "cost" and not 0 < value < 1:
+                raise UsageError(f"--threshold-objective {text!r}: {name} must be in (0, 1)")
+            if name == "cost" and not (value > 0 and math.isfinite(value)):
+                raise UsageError(f"--threshold-objective {text!r}: cost must be positive")
+            return cls(name, value)
+        raise UsageError(
+            f"unknown --threshold-objective {text!r}; use f1, min_precision=P, "
+            "min_recall=R or cost=FN_TO_FP_RATIO"
+        )
+
+    def __str__(self) -> str:
+        return self.kind if self.value is None else f"{self.kind}={self.value:g}"
+
+
+def choose_threshold(y: np.ndarray, p: np.ndarray, objective: ThresholdObjective) -> float:
+    """The score t such that `p >= t` best meets the objective on (y, p)."""
+    order = np.argsort(-p, kind="mergesort")
+    ps, ys = p[order], y[order]
+    # Candidate cut after each distinct score: predict positive for p >= ps[i].
+    last_of_run = np.r_[ps[1:] != ps[:-1], True]
+    tp = np.cumsum(ys)[last_of_run].astype(float)
+    fp = np.cumsum(1 - ys)[last_of_run].astype(float)
+    thresholds = ps[last_of_run]
+    positives = float(ys.sum())
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / max(positives, 1)
+    if objective.kind == "f1":
+        score = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    elif objective.kind == "min_precision":
+        score = np.where(precision >= objective.value, recall + 1e-9 * precision, -1)
+    elif objective.kind == "min_recall":
+        score = np.where(recall >= objective.value, precision + 1e-9 * recall, -1)
+    else:  # cost: minimise cost_ratio * FN + FP
+        fn = positives - tp
+        score = -(objective.value * fn + fp)
+    return float(thresholds[int(np.argmax(score))])
+
+
+def threshold_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    pred = (p >= threshold).astype(int)
+    return {
+        "f1": float(f1_score(y, pred, zero_division=0)),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+        "mcc": float(matthews_corrcoef(y, pred)) if len(np.unique(pred)) > 1 else 0.0,
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "accuracy": float(accuracy_score(y, pred)),
+    }
+
+
+def ranking_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "brier": float(brier_score_loss(y, p)),
+    }
+
+
+def per_class_table(y: np.ndarray, pred: np.ndarray, negative: str, positive: str) -> list[dict]:
+    """Precision/recall/F1/support per class, as the reference projects tabulated them."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, pred, labels=[0, 1], zero_division=0
+    )
+    return [
+        {
+            "class": label,
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate([negative, positive])
+    ]
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, EPS, 1 - EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+@dataclass(frozen=True)
+class PlattCalibration:
+    """p' = sigmoid(slope * logit(p) + intercept), fitted on out-of-fold scores.
+
+    One formula for every learner (trees, boosting, the network), so export can
+    write it as four ONNX nodes after any classifier.
+    """
+
+    slope: float
+    intercept: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray, p: np.ndarray) -> PlattCalibration:
+        from sklearn.linear_model import LogisticRegression
+
+        z = logit(p).reshape(-1, 1)
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, y)
+        return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
+
+    def apply(self, p: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.slope * logit(p) + self.intercept)))
