@@ -102,9 +102,13 @@ def export(run: Path, out: Path) -> dict:
             "learner": model.learner,
             "strategy": model.strategy,
             "calibration": (
-                {"method": "platt", "slope": model.calibration.slope,
-                 "intercept": model.calibration.intercept}
-                if model.calibration is not None else {"method": "none"}
+                {
+                    "method": "platt",
+                    "slope": model.calibration.slope,
+                    "intercept": model.calibration.intercept,
+                }
+                if model.calibration is not None
+                else {"method": "none"}
             ),
             "derived_features": {n: list(p) for n, p in (derive.sums if derive else ())},
             "test_metrics": test_metrics,
@@ -170,14 +174,21 @@ def run(argv: list[str]) -> int:
         f"label agreement {report['label_agreement']:.2%}"
     )
     if not result["passed"]:
-        print(f"error: parity check failed, no model written. {line}; worst row in "
-              f"{result['parity_path']}", file=sys.stderr)
+        print(
+            f"error: parity check failed, no model written. {line}; worst row in "
+            f"{result['parity_path']}",
+            file=sys.stderr,
+        )
         return 1
     model = result["model"]
-    print(f"wrote {out} ({result['size'] / 1024:.0f} KiB, opset {__import__('export.graph').graph.OPSET}, "
-          f"model version {result['version']})")
-    print(f"model: {model.learner} + {model.strategy}, threshold {model.threshold:.4f}, "
-          f"labels {model.schema.negative_label!r}/{model.schema.positive_label!r}")
+    print(
+        f"wrote {out} ({result['size'] / 1024:.0f} KiB, opset {__import__('export.graph').graph.OPSET}, "
+        f"model version {result['version']})"
+    )
+    print(
+        f"model: {model.learner} + {model.strategy}, threshold {model.threshold:.4f}, "
+        f"labels {model.schema.negative_label!r}/{model.schema.positive_label!r}"
+    )
     print("inputs:  " + ", ".join(f"{n}: {t}" for n, t in result["inputs"]))
     print("outputs: " + ", ".join(f"{n}: {t}" for n, t in result["outputs"]))
     print(line + f"; report in {result['parity_path']}")

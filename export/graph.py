@@ -61,6 +61,61 @@ def _register_converters() -> None:
         pass
 
 
+def _floor_to_float32(values: np.ndarray) -> np.ndarray:
+    """The largest float32 <= each value. For any float32 x, `x <= t` and
+    `x <= floor32(t)` agree, so a tree keeps its decisions while its
+    thresholds become exactly representable in the float32 ONNX graph."""
+    values = np.asarray(values, dtype=np.float64)
+    rounded = values.astype(np.float32)
+    too_big = rounded.astype(np.float64) > values
+    rounded[too_big] = np.nextafter(rounded[too_big], np.float32(-np.inf))
+    return rounded.astype(np.float64)
+
+
+def snap_tree_thresholds(estimator):
+    """A copy of `estimator` whose split thresholds are float32 values.
+
+    Training data reaches scikit-learn trees as float32 but thresholds are
+    float64 midpoints; after SMOTE, a midpoint can round *up* to the next
+    float32 value, and a row equal to that value would go the other way in
+    the graph. LightGBM compares in float64 against float64 thresholds: same cure.
+    """
+    import copy
+
+    from sklearn.tree import BaseDecisionTree
+
+    estimator = copy.deepcopy(estimator)
+    trees = []
+    if isinstance(estimator, BaseDecisionTree):
+        trees = [estimator]
+    elif hasattr(estimator, "estimators_"):
+        trees = [
+            t
+            for t in np.ravel(np.asarray(estimator.estimators_, dtype=object))
+            if isinstance(t, BaseDecisionTree)
+        ]
+    for tree in trees:
+        th = tree.tree_.threshold
+        split = tree.tree_.children_left != -1
+        th[split] = _floor_to_float32(th[split])
+    if type(estimator).__name__ == "LGBMClassifier":
+        import re
+
+        import lightgbm
+
+        text = estimator.booster_.model_to_string()
+
+        def snap(match):
+            numbers = np.array(match.group(2).split(), dtype=np.float64)
+            return match.group(1) + " ".join(repr(float(v)) for v in _floor_to_float32(numbers))
+
+        text = re.sub(r"^(threshold=)(.*)$", snap, text, flags=re.MULTILINE)
+        # The header lists each tree's byte length; the edit changed them.
+        text = re.sub(r"^tree_sizes=.*\n", "", text, flags=re.MULTILINE)
+        estimator._Booster = lightgbm.Booster(model_str=text)
+    return estimator
+
+
 def _initial_types(names_kinds: list[tuple[str, str]]):
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
@@ -129,6 +184,7 @@ def build_graph(model) -> onnx.ModelProto:
         graph = merged
         positive_column = None
     else:
+        estimator = snap_tree_thresholds(estimator)
         try:
             graph = _convert_sklearn(
                 Pipeline([("prep", prep), ("model", estimator)]),
@@ -156,6 +212,13 @@ def _to_opset(model_proto: onnx.ModelProto) -> onnx.ModelProto:
     current = {o.domain or "": o.version for o in model_proto.opset_import}
     if current.get("", OPSET) != OPSET:
         model_proto = version_converter.convert_version(model_proto, OPSET)
+    # The ai.onnx.ml operators used here (Imputer, Scaler, OneHotEncoder, trees,
+    # LabelEncoder) are backward compatible up to version 3: declare one version
+    # everywhere so that onnx.compose can merge the pieces.
+    del model_proto.opset_import[:]
+    model_proto.opset_import.extend(
+        [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    )
     return model_proto
 
 
@@ -201,26 +264,32 @@ def _finish(model_proto, positive, positive_column, model, sums) -> None:
     if model.calibration is not None:
         from train.evaluate import EPS
 
-        lo = _const(g, "cal_lo", EPS)
-        hi = _const(g, "cal_hi", 1 - EPS)
-        one = _const(g, "cal_one", 1.0)
-        slope = _const(g, "cal_slope", model.calibration.slope)
-        intercept = _const(g, "cal_intercept", model.calibration.intercept)
+        f64 = np.float64
+        lo = _const(g, "cal_lo", EPS, f64)
+        hi = _const(g, "cal_hi", 1 - EPS, f64)
+        one = _const(g, "cal_one", 1.0, f64)
+        slope = _const(g, "cal_slope", model.calibration.slope, f64)
+        intercept = _const(g, "cal_intercept", model.calibration.intercept, f64)
+        # In float64, like PlattCalibration.apply, from the float32 probability.
         tail += [
-            helper.make_node("Clip", ["p_raw", lo, hi], ["p_clip"]),
+            helper.make_node("Cast", ["p_raw"], ["p_raw64"], to=TensorProto.DOUBLE),
+            helper.make_node("Clip", ["p_raw64", lo, hi], ["p_clip"]),
             helper.make_node("Log", ["p_clip"], ["log_p"]),
             helper.make_node("Sub", [one, "p_clip"], ["q_clip"]),
             helper.make_node("Log", ["q_clip"], ["log_q"]),
             helper.make_node("Sub", ["log_p", "log_q"], ["logit_p"]),
             helper.make_node("Mul", ["logit_p", slope], ["cal_scaled"]),
             helper.make_node("Add", ["cal_scaled", intercept], ["cal_z"]),
-            helper.make_node("Sigmoid", ["cal_z"], ["p_cal"]),
+            helper.make_node("Sigmoid", ["cal_z"], ["p_cal64"]),
+            helper.make_node("Cast", ["p_cal64"], ["p_cal"], to=TensorProto.FLOAT),
         ]
         src = "p_cal"
+        decide, threshold = "p_cal64", _const(g, "threshold", model.threshold, f64)
+    else:
+        decide, threshold = PROBABILITY, _const(g, "threshold", model.threshold)
     tail.append(helper.make_node("Identity", [src], [PROBABILITY]))
-    threshold = _const(g, "threshold", model.threshold)
     tail += [
-        helper.make_node("GreaterOrEqual", [PROBABILITY, threshold], ["is_positive"]),
+        helper.make_node("GreaterOrEqual", [decide, threshold], ["is_positive"]),
         helper.make_node("Cast", ["is_positive"], [LABEL], to=TensorProto.INT64),
     ]
     g.node.extend(tail)

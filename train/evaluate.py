@@ -26,7 +26,7 @@ from sklearn.metrics import (
 from train.data import UsageError
 
 # Probabilities are clipped this far from 0 and 1 before taking logits.
-EPS = 1e-7
+EPS = 2.0**-10  # see PlattCalibration.apply
 # Metrics where smaller is better; everything else is maximised.
 LOWER_IS_BETTER = {"brier"}
 SELECTION_METRICS = (
@@ -162,4 +162,10 @@ class PlattCalibration:
         return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
 
     def apply(self, p: np.ndarray) -> np.ndarray:
+        # The graph carries the classifier's probability as float32, whose last
+        # bit near 1 is a large relative change in 1 - p. Reading p as float32
+        # here, and clipping at 2**-10 (exact in float32) on both sides, keeps
+        # graph and pipeline within the 1e-5 parity bar; scores beyond the clip
+        # share one calibrated value.
+        p = np.asarray(p).astype(np.float32).astype(np.float64)
         return 1.0 / (1.0 + np.exp(-(self.slope * logit(p) + self.intercept)))
