@@ -14,7 +14,7 @@ RUN    ?= artifacts
 PRESET ?= quick
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train test lint demo clean
+.PHONY: help setup data train export test lint demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,8 +26,15 @@ $(STAMP): requirements/train.txt requirements/dev.txt requirements/constraints.t
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	touch $(STAMP)
 
-train: setup ## train on DATA (default: the marketing demo data) into RUN
+data: ## fetch the demo data into data/ (DATA_MIRROR=folder to copy it from instead)
+	DATA_MIRROR=$(DATA_MIRROR) $(PYTHON) scripts/fetch_data.py $(DATA_DIR)
+
+train: setup ## train on DATA (default: the demo data) into RUN
+	@if [ "$(DATA)" = "$(DATA_DIR)/marketing_data.csv" ]; then $(MAKE) --no-print-directory data; fi
 	$(PY) -m train --data $(DATA) --target $(TARGET) --positive $(POSITIVE) --preset $(PRESET) --out $(RUN)
+
+export: setup ## export RUN to RUN/model.onnx, checked against the Python pipeline
+	$(PY) -m export --run $(RUN) --out $(RUN)/model.onnx
 
 test: setup ## run the test suite
 	$(PY) -m pytest -q
@@ -36,9 +43,10 @@ lint: setup ## ruff (lint + format check)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-demo: setup ## the one-command tour (later stages print what is not built yet)
-	@echo "Serving and export are not built yet; training the quick preset on the demo data."
-	$(MAKE) train
+demo: setup ## the one-command tour: data, train (quick preset), export
+	$(MAKE) --no-print-directory train
+	$(MAKE) --no-print-directory export
+	@echo "Serving (lambda_fn/), the SAM template and benchmarks are not built yet."
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts .pytest_cache .ruff_cache

@@ -9,7 +9,6 @@ import sys
 import tempfile
 import warnings
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 
@@ -62,21 +61,12 @@ def load_run(run: Path):
     return info, model, holdout, metrics
 
 
-def _versions(names) -> dict:
-    out = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
 def export(run: Path, out: Path) -> dict:
     import onnx
 
     from export import graph as G
     from export import parity
+    from train.artifacts import package_versions
 
     info, model, holdout, metrics = load_run(run)
     try:
@@ -116,7 +106,7 @@ def export(run: Path, out: Path) -> dict:
             "training_data_source": info["data"]["source"],
             "trained_at": info["created"],
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "package_versions": {**info.get("packages", {}), **_versions(EXPORT_PACKAGES)},
+            "package_versions": {**info.get("packages", {}), **package_versions(EXPORT_PACKAGES)},
             "opset": str(G.OPSET),
             "model_version": version,
         },

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="force a column to be categorical, e.g. a numeric code (repeatable)",
     )
     p.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="remove exact duplicate rows before the split",
+    )
+    p.add_argument(
         "--sum",
         action="append",
         default=[],
@@ -185,6 +190,7 @@ def run(argv: list[str]) -> int:
         keep=tuple(args.keep),
         numeric=tuple(args.numeric),
         categorical=tuple(args.categorical),
+        dedupe=args.dedupe,
     )
     schema = dataset.schema
     from train.features import parse_sum

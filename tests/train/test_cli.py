@@ -144,7 +144,13 @@ def test_refuses_to_replace_a_folder_that_is_not_a_run(csv_path, tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+TELECOM_TOTAL = (
+    "total charge=total day charge+total eve charge+total night charge+total intl charge"
+)
+
+
 def test_telecom_churn_quick_preset_meets_the_bar(tmp_path):
+    """The issue's bar on the real data: ROC AUC >= 0.90, F1 >= 0.80 on the held-out split."""
     data = shared_csv("telecom_churn.csv")
     out = tmp_path / "run"
     proc = train(
@@ -156,10 +162,49 @@ def test_telecom_churn_quick_preset_meets_the_bar(tmp_path):
         "True",
         "--drop",
         "phone number",
+        "--sum",
+        TELECOM_TOTAL,
         "--out",
         out,
     )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["positive_label"] == "TRUE"
-    assert metrics["roc_auc"] >= 0.88 and metrics["f1"] >= 0.75, metrics
+    assert metrics["roc_auc"] >= 0.90 and metrics["f1"] >= 0.80, metrics
+
+
+def test_marketing_sample_trains_and_exports(tmp_path):
+    """The real marketing columns (missing values, ten categoricals) end to end, on a sample."""
+    import pandas as pd
+
+    sample = tmp_path / "marketing_sample.csv"
+    pd.read_csv(shared_csv("marketing_data.csv")).sample(6000, random_state=0).to_csv(
+        sample, index=False
+    )
+    out = tmp_path / "run"
+    proc = train(
+        "--data",
+        sample,
+        "--target",
+        "y",
+        "--positive",
+        "yes",
+        "--models",
+        "xgboost",
+        "--samplers",
+        "none,smote",
+        "--folds",
+        "3",
+        "--out",
+        out,
+    )
+    assert proc.returncode == 0, proc.stderr
+    exported = subprocess.run(
+        [sys.executable, "-m", "export", "--run", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads((out / "parity.json").read_text())["passed"]

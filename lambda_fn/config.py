@@ -1,0 +1,63 @@
+"""Settings from the function's environment, checked once at init."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the function refuses to start."""
+
+
+def _int(env, name: str, default: int, low: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _prefix(env, name: str, default: str) -> str:
+    value = env.get(name) or default
+    return value if value.endswith("/") else value + "/"
+
+
+@dataclass(frozen=True)
+class Config:
+    max_records: int = 1000
+    max_body_bytes: int = 5_500_000  # under API Gateway/Lambda's 6 MB payload limit
+    input_prefix: str = "incoming/"
+    scored_prefix: str = "scored/"
+    errors_prefix: str = "errors/"
+    summary_prefix: str = "summaries/"
+    chunk_rows: int = 50_000
+    part_bytes: int = 16 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env=None) -> Config:
+        env = os.environ if env is None else env
+        config = cls(
+            max_records=_int(env, "MAX_RECORDS", cls.max_records, 1),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes, 1024),
+            input_prefix=_prefix(env, "INPUT_PREFIX", cls.input_prefix),
+            scored_prefix=_prefix(env, "SCORED_PREFIX", cls.scored_prefix),
+            errors_prefix=_prefix(env, "ERRORS_PREFIX", cls.errors_prefix),
+            summary_prefix=_prefix(env, "SUMMARY_PREFIX", cls.summary_prefix),
+            chunk_rows=_int(env, "CHUNK_ROWS", cls.chunk_rows, 1),
+            # S3 multipart parts must be at least 5 MiB (except the last).
+            part_bytes=_int(env, "PART_BYTES", cls.part_bytes, 5 * 1024 * 1024),
+        )
+        for name in ("scored_prefix", "errors_prefix", "summary_prefix"):
+            out = getattr(config, name)
+            if out.startswith(config.input_prefix) or config.input_prefix.startswith(out):
+                raise ConfigError(
+                    f"{name.upper()} {out!r} overlaps INPUT_PREFIX {config.input_prefix!r}: "
+                    "the function would trigger itself"
+                )
+        return config

@@ -1,0 +1,110 @@
+"""The ONNX model as serving sees it: a session plus what its metadata says."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+from lambda_fn.schema import NUMERIC, Schema
+
+DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.onnx")
+
+
+class ModelLoadError(Exception):
+    """The configured model cannot be loaded; the function cannot start."""
+
+
+def _vcpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Model:
+    session: ort.InferenceSession
+    schema: Schema
+    threshold: float
+    version: str
+    metadata: dict
+
+    @classmethod
+    def from_bytes(cls, data: bytes, threads: int | None = None) -> Model:
+        options = ort.SessionOptions()
+        # Lambda gives vCPUs in proportion to memory; use them all, no spinning.
+        options.intra_op_num_threads = threads or _vcpus()
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelLoadError(f"not a loadable ONNX model: {exc}") from exc
+        meta = session.get_modelmeta().custom_metadata_map
+        missing = [k for k in ("schema", "threshold", "model_version") if k not in meta]
+        if missing:
+            raise ModelLoadError(f"model metadata lacks {', '.join(missing)}; re-export it")
+        try:
+            schema = Schema.from_json(meta["schema"])
+        except (ValueError, KeyError) as exc:
+            raise ModelLoadError(f"model schema unreadable: {exc}") from exc
+        return cls(session, schema, float(meta["threshold"]), meta["model_version"], meta)
+
+    @classmethod
+    def load(cls, path: str | None = None, s3_uri: str | None = None) -> Model:
+        if s3_uri:
+            return cls.from_bytes(_read_s3(s3_uri))
+        path = path or DEFAULT_MODEL_PATH
+        try:
+            with open(path, "rb") as fh:
+                return cls.from_bytes(fh.read())
+        except OSError as exc:
+            raise ModelLoadError(f"cannot read model file {path}: {exc.strerror}") from exc
+
+    @property
+    def labels(self) -> tuple[str, str]:
+        return self.schema.negative_label, self.schema.positive_label
+
+    def predict(self, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """columns: one [N, 1] array per feature (float32 or object strings)."""
+        probability, label = self.session.run(["probability", "label"], columns)
+        return probability, label
+
+    def describe(self) -> dict:
+        """Schema, threshold and provenance for GET /schema."""
+        info = {
+            "model_version": self.version,
+            "threshold": self.threshold,
+            "labels": {"negative": self.labels[0], "positive": self.labels[1]},
+            "features": [f.to_dict() for f in self.schema.features],
+            "example_record": self.schema.example_record(),
+        }
+        for key in ("learner", "strategy", "trained_at", "training_data_sha256"):
+            if key in self.metadata:
+                info[key] = self.metadata[key]
+        if "test_metrics" in self.metadata:
+            info["test_metrics"] = json.loads(self.metadata["test_metrics"])
+        return info
+
+    def empty_columns(self, n: int) -> dict[str, np.ndarray]:
+        return {
+            f.name: np.empty((n, 1), dtype=np.float32 if f.kind == NUMERIC else object)
+            for f in self.schema.features
+        }
+
+
+def _read_s3(uri: str) -> bytes:
+    import boto3
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise ModelLoadError(f"MODEL_S3_URI must look like s3://bucket/key.onnx, got {uri!r}")
+    try:
+        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as exc:
+        raise ModelLoadError(f"cannot read {uri}: {exc}") from exc

@@ -1,0 +1,128 @@
+"""Turn client input (JSON records, CSV rows) into model inputs, collecting
+every problem with where it is, instead of stopping at the first."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lambda_fn.schema import MISSING_CATEGORY, NUMERIC, Schema
+
+# CSV cells read as missing, as training reads them (train/data.py).
+MISSING_TOKENS = frozenset(
+    ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "#N/A"]
+)
+
+
+class NonFinite:
+    """Stands for a NaN/Infinity literal in a JSON body, so validation can
+    name the field it appeared in (json.loads would accept it as a float)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Problem:
+    record: int  # 0-based record index (API) or 1-based file line (CSV)
+    field: str | None
+    message: str
+
+    def to_dict(self, index_name: str = "record") -> dict:
+        return {index_name: self.record, "field": self.field, "message": self.message}
+
+
+def _number(value, allow_missing: bool):
+    """(float or nan, error message or None) for a JSON value."""
+    if value is None:
+        return (math.nan, None) if allow_missing else (None, "missing value not allowed")
+    if isinstance(value, NonFinite):
+        return None, "NaN and infinity are not allowed; send null for a missing value"
+    if isinstance(value, bool):
+        return None, "expected a number, got a boolean"
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            return None, "number is out of float32 range"
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None, f"expected a number, got {_short(value)}"
+    else:
+        return None, f"expected a number, got {type(value).__name__}"
+    if not math.isfinite(number):
+        return None, "NaN and infinity are not allowed; send null for a missing value"
+    if abs(number) > 3.4e38:
+        return None, "number is out of float32 range"
+    return number, None
+
+
+def _category(value, allow_missing: bool):
+    if value is None:
+        return (MISSING_CATEGORY, None) if allow_missing else (None, "missing value not allowed")
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value), None
+    return None, f"expected a string, got {type(value).__name__}"
+
+
+def _short(value: str, limit: int = 40) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def records_to_columns(records: list, schema: Schema) -> tuple[dict, list[Problem]]:
+    """Validate JSON records; returns ([N,1] arrays per feature, problems)."""
+    n = len(records)
+    features = schema.features
+    names = {f.name for f in features}
+    columns = {
+        f.name: np.empty((n, 1), dtype=np.float32 if f.kind == NUMERIC else object)
+        for f in features
+    }
+    problems: list[Problem] = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            problems.append(Problem(i, None, f"record must be an object, got {_kind(record)}"))
+            continue
+        for f in features:
+            if f.name not in record:
+                problems.append(Problem(i, f.name, "missing field"))
+                continue
+            if f.kind == NUMERIC:
+                value, error = _number(record[f.name], f.missing_allowed)
+            else:
+                value, error = _category(record[f.name], f.missing_allowed)
+            if error:
+                problems.append(Problem(i, f.name, error))
+            else:
+                columns[f.name][i, 0] = value
+        if len(record) > len(features) or any(k not in names for k in record):
+            for key in record:
+                if key not in names:
+                    problems.append(Problem(i, str(key), "unknown field"))
+    return columns, problems
+
+
+def _kind(value) -> str:
+    return {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
+    )
+
+
+def cell_number(text: str) -> float | None:
+    """A CSV cell as float (nan when missing), or None when it is not a number."""
+    text = text.strip()
+    if text in MISSING_TOKENS:
+        return math.nan
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or abs(number) > 3.4e38:
+        return None
+    return number

@@ -1,0 +1,131 @@
+"""A real exported model for the serving tests, and API Gateway event builders."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+
+import pytest
+
+from tests.conftest import make_frame
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """Train (xgboost + class weights, so calibrated) and export on generated data."""
+    from export.cli import run as export_run
+    from train.cli import run as train_run
+
+    folder = tmp_path_factory.mktemp("model")
+    data = folder / "customers.csv"
+    make_frame(n=800, seed=3).to_csv(data, index=False)
+    run = folder / "run"
+    assert (
+        train_run(
+            [
+                "--data",
+                str(data),
+                "--target",
+                "y",
+                "--models",
+                "xgboost",
+                "--samplers",
+                "class_weight",
+                "--folds",
+                "3",
+                "--sum",
+                "age_calls=age+calls",
+                "--out",
+                str(run),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert export_run(["--run", str(run)]) == 0
+    return run / "model.onnx"
+
+
+@pytest.fixture(scope="session")
+def app(model_path):
+    os.environ["MODEL_PATH"] = str(model_path)
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    import lambda_fn.app as module
+
+    return importlib.reload(module)
+
+
+@pytest.fixture
+def model(app):
+    return app.MODEL
+
+
+RECORD = {"age": 41.0, "balance": 1200.5, "calls": 3, "plan": "premium", "region": "north"}
+
+
+def rest_event(method, path, body=None, headers=None, base64_body=False):
+    """API Gateway REST API (v1 proxy) event."""
+    headers = {"Content-Type": "application/json"} if headers is None else headers
+    text = body if isinstance(body, str) or body is None else json.dumps(body)
+    if base64_body and text is not None:
+        text = base64.b64encode(text.encode()).decode()
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": "req-v1",
+            "stage": "prod",
+            "httpMethod": method,
+            "path": path,
+            "resourcePath": path,
+        },
+        "body": text,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def http_event(method, path, body=None, headers=None, base64_body=False):
+    """API Gateway HTTP API (v2) event."""
+    headers = {"content-type": "application/json"} if headers is None else headers
+    text = body if isinstance(body, str) or body is None else json.dumps(body)
+    if base64_body and text is not None:
+        text = base64.b64encode(text.encode()).decode()
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {path}",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "requestId": "req-v2",
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+            "stage": "$default",
+        },
+        "isBase64Encoded": base64_body,
+    }
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+EVENTS = {"v1": rest_event, "v2": http_event}
+
+
+@pytest.fixture(params=["v1", "v2"])
+def make_event(request):
+    return EVENTS[request.param]
+
+
+def call(app, event):
+    response = app.handler(event, None)
+    return response["statusCode"], json.loads(response["body"])

@@ -1,0 +1,164 @@
+"""POST /predict, GET /schema, GET /health through the real handler, for
+both API Gateway event versions; bad input is always a 4xx naming the problem."""
+
+import json
+import math
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from lambda_fn.config import Config
+from tests.lambda_fn.conftest import RECORD, call
+
+
+def predict(app, make_event, body, **kw):
+    return call(app, make_event("POST", "/predict", body, **kw))
+
+
+def test_predict_returns_probability_and_original_label(app, make_event, model_path):
+    status, body = predict(app, make_event, {"records": [RECORD, {**RECORD, "age": 80}]})
+    assert status == 200
+    assert body["model_version"] == app.MODEL.version and body["threshold"] == app.MODEL.threshold
+    assert len(body["predictions"]) == 2
+    session = ort.InferenceSession(str(model_path))
+    feeds = {
+        k: np.array([[v]], dtype=np.float32 if k != "plan" and k != "region" else object)
+        for k, v in RECORD.items()
+    }
+    p, label = session.run(None, feeds)
+    first = body["predictions"][0]
+    assert first["probability"] == pytest.approx(float(p[0]), abs=1e-6)
+    assert first["label"] == ("yes" if label[0] == 1 else "no")
+
+
+def test_base64_body_is_decoded(app, make_event):
+    status, body = predict(app, make_event, {"records": [RECORD]}, base64_body=True)
+    assert status == 200 and len(body["predictions"]) == 1
+
+
+def test_null_is_accepted_where_missing_is_allowed(app, make_event):
+    status, _ = predict(app, make_event, {"records": [{**RECORD, "age": None, "plan": None}]})
+    assert status == 200
+
+
+def test_unseen_category_is_scored(app, make_event):
+    status, _ = predict(app, make_event, {"records": [{**RECORD, "region": "atlantis"}]})
+    assert status == 200
+
+
+def test_numeric_strings_are_numbers(app, make_event):
+    status, _ = predict(app, make_event, {"records": [{**RECORD, "age": "41"}]})
+    assert status == 200
+
+
+def test_schema_lists_features_and_a_valid_example(app, make_event):
+    status, body = call(app, make_event("GET", "/schema"))
+    assert status == 200
+    assert [f["name"] for f in body["features"]] == ["age", "balance", "calls", "plan", "region"]
+    assert body["labels"] == {"negative": "no", "positive": "yes"}
+    status, _ = predict(app, make_event, {"records": [body["example_record"]]})
+    assert status == 200
+
+
+def test_health_reports_the_model_version(app, make_event):
+    assert call(app, make_event("GET", "/health")) == (
+        200,
+        {"status": "ok", "model_version": app.MODEL.version},
+    )
+
+
+def test_unknown_route_is_404(app, make_event):
+    assert call(app, make_event("GET", "/nope"))[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ("{not json", 400, "not valid JSON"),
+        ("", 400, "empty body"),
+        ("[1, 2]", 400, "must be a JSON object"),
+        ({"rows": []}, 400, 'missing "records"'),
+        ({"records": []}, 400, "is empty"),
+        ({"records": {"a": 1}}, 400, "must be an array"),
+        ({"records": [RECORD], "extra": 1}, 400, "unknown top-level"),
+    ],
+)
+def test_malformed_bodies_are_400(app, make_event, body, status, message):
+    code, answer = predict(app, make_event, body)
+    assert code == status and message in answer["message"]
+
+
+def test_wrong_content_type_is_415(app, make_event):
+    code, answer = predict(
+        app, make_event, {"records": [RECORD]}, headers={"content-type": "text/plain"}
+    )
+    assert code == 415 and "application/json" in answer["message"]
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "message"),
+    [
+        ([1, 2], None, "record must be an object"),
+        ({k: v for k, v in RECORD.items() if k != "age"}, "age", "missing field"),
+        ({**RECORD, "colour": "red"}, "colour", "unknown field"),
+        ({**RECORD, "age": "forty"}, "age", "expected a number, got 'forty'"),
+        ({**RECORD, "age": True}, "age", "got a boolean"),
+        ({**RECORD, "age": [1]}, "age", "expected a number, got list"),
+        ({**RECORD, "plan": 1.5}, "plan", "expected a string, got float"),
+        ({**RECORD, "balance": 1e39}, "balance", "out of float32 range"),
+    ],
+)
+def test_each_record_problem_is_named(app, make_event, record, field, message):
+    code, answer = predict(app, make_event, {"records": [RECORD, record]})
+    assert code == 400
+    assert {"record": 1, "field": field, "message": answer["errors"][0]["message"]} in answer[
+        "errors"
+    ]
+    assert message in answer["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_rejected(app, make_event, literal):
+    text = json.dumps({"records": [RECORD]}).replace("41.0", literal)
+    code, answer = predict(app, make_event, text)
+    assert code == 400 and answer["errors"][0]["field"] == "age"
+    assert "NaN and infinity" in answer["errors"][0]["message"]
+
+
+def test_every_problem_is_listed_at_once(app, make_event):
+    records = [{**RECORD, "age": "x"}, {"plan": "basic"}, "oops"]
+    code, answer = predict(app, make_event, {"records": records})
+    assert code == 400
+    where = {(e["record"], e["field"]) for e in answer["errors"]}
+    assert {(0, "age"), (1, "age"), (1, "balance"), (1, "calls"), (1, "region"), (2, None)} <= where
+
+
+def test_limits_are_413(app, make_event):
+    app.use_model(app.MODEL, Config(max_records=3, max_body_bytes=2000))
+    try:
+        code, answer = predict(app, make_event, {"records": [RECORD] * 4})
+        assert code == 413 and "limit is 3" in answer["message"]
+        code, answer = predict(app, make_event, {"records": [{**RECORD, "plan": "x" * 3000}]})
+        assert code == 413 and "limit is 2000" in answer["message"]
+    finally:
+        app.use_model(app.MODEL, Config())
+
+
+def test_metrics_and_logs_carry_the_model_version(app, make_event, capsys):
+    predict(app, make_event, {"records": [RECORD]})
+    out = capsys.readouterr().out
+    emf = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+    assert emf, out
+    doc = emf[-1]
+    assert doc["model_version"] == app.MODEL.version
+    names = {m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert {
+        "RecordsScored",
+        "RecordsRejected",
+        "LatencyMs",
+        "MeanProbability",
+        "PositiveRate",
+    } <= names
+    mean = doc["MeanProbability"]
+    assert not math.isnan(mean[-1] if isinstance(mean, list) else mean)
