@@ -68,7 +68,7 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
     if not isinstance(records, list):
         return error(400, '"records" must be an array of objects')
     if not records:
-        return error(400, '"records" is empty; send 1 to %d records' % config.max_records)
+        return error(400, f'"records" is empty; send 1 to {config.max_records} records')
     if len(records) > config.max_records:
         return error(413, f"{len(records)} records; the limit is {config.max_records} per request")
     columns, problems = records_to_columns(records, model.schema)
