@@ -182,6 +182,7 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     summary = {
+        "key": key,
         "source": {"bucket": bucket, "key": key, "etag": etag, "bytes": head["ContentLength"]},
         "model_version": model.version,
         "threshold": model.threshold,

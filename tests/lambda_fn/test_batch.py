@@ -1,0 +1,189 @@
+"""S3 batch scoring through the real handler, with S3 in moto."""
+
+import csv
+import gzip
+import io
+import json
+
+import boto3
+import numpy as np
+import pytest
+from moto import mock_aws
+
+from lambda_fn import batch
+from lambda_fn.config import Config
+from tests.conftest import make_frame
+
+BUCKET = "scoring"
+
+
+@pytest.fixture
+def s3(app):
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        app._s3_client = client
+        yield client
+        app._s3_client = None
+
+
+def s3_event(*keys, bucket=BUCKET):
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key.replace(" ", "+")}},
+            }
+            for key in keys
+        ]
+    }
+
+
+def features_csv(n, seed=0):
+    frame = make_frame(n=n, seed=seed).drop(columns=["y"])
+    return frame.to_csv(index=False)
+
+
+def read(s3, key):
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    return gzip.decompress(body).decode() if key.endswith(".gz") else body.decode()
+
+
+def rows(text):
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_small_file_is_scored_with_every_input_column_kept(app, s3, model):
+    text = features_csv(50)
+    s3.put_object(Bucket=BUCKET, Key="incoming/day 1.csv", Body=text.encode())
+    result = app.handler(s3_event("incoming/day 1.csv"), None)
+    summary = result["files"][0]
+    assert summary["status"] == "scored"
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (50, 50, 0)
+    out = rows(read(s3, "scored/day 1.csv"))
+    original = rows(text)
+    assert out[0] == original[0] + ["probability", "label"]
+    assert [r[:-2] for r in out[1:]] == original[1:]
+    assert {r[-1] for r in out[1:]} <= {"yes", "no"}
+    stored = json.loads(read(s3, "summaries/day 1.csv.json"))
+    assert stored["model_version"] == model.version and stored["rows_in"] == 50
+    assert "errors" not in stored["outputs"]
+
+
+def test_batch_scores_equal_api_scores(app, s3, model):
+    text = features_csv(20, seed=5)
+    s3.put_object(Bucket=BUCKET, Key="incoming/a.csv", Body=text.encode())
+    app.handler(s3_event("incoming/a.csv"), None)
+    scored = rows(read(s3, "scored/a.csv"))[1:]
+    from lambda_fn.validation import records_to_columns
+
+    frame = make_frame(n=20, seed=5).drop(columns=["y", "customer_id"])
+    records = [{k: (None if v != v else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    columns, problems = records_to_columns(records, model.schema)
+    assert not problems
+    p, _ = model.predict(columns)
+    assert np.allclose([float(r[-2]) for r in scored], p, atol=1e-6)
+
+
+def test_malformed_rows_are_rejected_and_reported_by_line(app, s3):
+    lines = features_csv(10).splitlines()
+    lines[3] = lines[3].replace(lines[3].split(",")[1], "forty", 1)  # age column
+    lines[5] = "C9,1,2"  # too few fields
+    lines.insert(7, "")  # blank line
+    s3.put_object(Bucket=BUCKET, Key="incoming/bad.csv", Body="\n".join(lines).encode())
+    summary = app.handler(s3_event("incoming/bad.csv"), None)["files"][0]
+    assert summary["rows_in"] == summary["rows_scored"] + summary["rows_rejected"]
+    assert summary["rows_rejected"] == 3 and summary["rows_scored"] == 8
+    errors = rows(read(s3, "errors/bad.csv"))
+    assert errors[0] == ["line", "column", "value", "reason"]
+    reasons = {(int(r[0]), r[1]): r[3] for r in errors[1:]}
+    assert reasons[(4, "age")] == "not a number"
+    assert reasons[(6, "")].startswith("expected 6 fields, got 3")
+    assert reasons[(8, "")] == "blank line"
+
+
+def test_header_without_a_required_column_rejects_the_file(app, s3):
+    text = features_csv(5).replace("region", "area")
+    s3.put_object(Bucket=BUCKET, Key="incoming/wrong.csv", Body=text.encode())
+    summary = app.handler(s3_event("incoming/wrong.csv"), None)["files"][0]
+    assert summary["status"] == "rejected" and summary["rows_scored"] == 0
+    assert rows(read(s3, "errors/wrong.csv"))[1] == [
+        "1",
+        "region",
+        "",
+        "required column missing from the header",
+    ]
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="scored/").get("KeyCount", 0)
+    assert listed == 0
+
+
+def test_empty_and_undecodable_files_are_rejected_not_crashed(app, s3):
+    s3.put_object(Bucket=BUCKET, Key="incoming/empty.csv", Body=b"")
+    s3.put_object(Bucket=BUCKET, Key="incoming/binary.csv.gz", Body=b"not gzip at all")
+    result = app.handler(s3_event("incoming/empty.csv", "incoming/binary.csv.gz"), None)
+    assert [f["status"] for f in result["files"]] == ["rejected", "rejected"]
+    assert "empty" in result["files"][0]["reason"]
+
+
+def test_gzip_in_gzip_out(app, s3):
+    text = features_csv(30)
+    s3.put_object(Bucket=BUCKET, Key="incoming/z.csv.gz", Body=gzip.compress(text.encode()))
+    summary = app.handler(s3_event("incoming/z.csv.gz"), None)["files"][0]
+    assert summary["rows_scored"] == 30
+    assert len(rows(read(s3, "scored/z.csv.gz"))) == 31
+
+
+def test_multi_megabyte_file_streams_in_chunks_and_multipart(app, s3, model):
+    text = features_csv(150_000, seed=9)
+    assert len(text) > 5_000_000
+    s3.put_object(Bucket=BUCKET, Key="incoming/big.csv", Body=text.encode())
+    config = Config(chunk_rows=10_000, part_bytes=5 * 1024 * 1024)
+    summary = batch.score_object(s3, BUCKET, "incoming/big.csv", model, config)
+    assert summary["rows_scored"] == 150_000
+    out = read(s3, "scored/big.csv")
+    assert out.count("\n") == 150_001
+    head = s3.head_object(Bucket=BUCKET, Key="scored/big.csv")
+    assert "-" in head["ETag"]  # a multipart upload's ETag is "<md5>-<parts>"
+
+
+def test_duplicate_delivery_gives_the_same_outputs(app, s3):
+    s3.put_object(Bucket=BUCKET, Key="incoming/twice.csv", Body=features_csv(40).encode())
+    first = app.handler(s3_event("incoming/twice.csv"), None)["files"][0]
+    scored = read(s3, "scored/twice.csv")
+    summary = read(s3, "summaries/twice.csv.json")
+    second = app.handler(s3_event("incoming/twice.csv"), None)["files"][0]
+    assert second["duplicate_delivery"] and second["rows_scored"] == first["rows_scored"]
+    assert read(s3, "scored/twice.csv") == scored
+    assert read(s3, "summaries/twice.csv.json") == summary
+
+
+def test_reuploaded_file_is_scored_again(app, s3):
+    s3.put_object(Bucket=BUCKET, Key="incoming/r.csv", Body=features_csv(10).encode())
+    app.handler(s3_event("incoming/r.csv"), None)
+    s3.put_object(Bucket=BUCKET, Key="incoming/r.csv", Body=features_csv(12).encode())
+    summary = app.handler(s3_event("incoming/r.csv"), None)["files"][0]
+    assert not summary.get("duplicate_delivery") and summary["rows_scored"] == 12
+
+
+def test_several_records_and_one_failure_loses_nothing(app, s3):
+    s3.put_object(Bucket=BUCKET, Key="incoming/1.csv", Body=features_csv(5).encode())
+    s3.put_object(Bucket=BUCKET, Key="incoming/3.csv", Body=features_csv(7).encode())
+    event = s3_event("incoming/1.csv", "incoming/2-missing.csv", "incoming/3.csv")
+    with pytest.raises(batch.BatchFailed, match="incoming/2-missing.csv"):
+        app.handler(event, None)
+    assert len(rows(read(s3, "scored/1.csv"))) == 6
+    assert len(rows(read(s3, "scored/3.csv"))) == 8
+
+
+def test_objects_outside_the_input_prefix_are_skipped(app, s3):
+    s3.put_object(Bucket=BUCKET, Key="scored/x.csv", Body=b"a\n1\n")
+    result = app.handler(s3_event("scored/x.csv", "incoming/notes.txt"), None)
+    assert [f["status"] for f in result["files"]] == ["skipped", "skipped"]
+
+
+def test_output_prefixes_cannot_overlap_the_input_prefix():
+    from lambda_fn.config import ConfigError
+
+    with pytest.raises(ConfigError, match="would trigger itself"):
+        Config.from_env({"INPUT_PREFIX": "data/", "SCORED_PREFIX": "data/scored/"})
