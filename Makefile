@@ -14,7 +14,7 @@ RUN    ?= artifacts
 PRESET ?= quick
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data train export test lint demo clean
+.PHONY: help setup data train export invoke-local test lint demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ train: setup ## train on DATA (default: the demo data) into RUN
 export: setup ## export RUN to RUN/model.onnx, checked against the Python pipeline
 	$(PY) -m export --run $(RUN) --out $(RUN)/model.onnx
 
+invoke-local: setup ## run infra/events/ through the handler in this process (S3 via moto on 127.0.0.1), no Docker
+	$(PY) scripts/invoke_local.py --model $(RUN)/model.onnx --data $(DATA) --target $(TARGET)
+
 test: setup ## run the test suite
 	$(PY) -m pytest -q
 
@@ -43,10 +46,11 @@ lint: setup ## ruff (lint + format check)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-demo: setup ## the one-command tour: data, train (quick preset), export
+demo: setup ## the one-command tour: data, train (quick preset), export, score the sample API event and a CSV in local S3
 	$(MAKE) --no-print-directory train
 	$(MAKE) --no-print-directory export
-	@echo "Serving (lambda_fn/), the SAM template and benchmarks are not built yet."
+	$(MAKE) --no-print-directory invoke-local
+	@echo "The container image, SAM template and benchmarks are not built yet."
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts .pytest_cache .ruff_cache

@@ -11,7 +11,6 @@ import json
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from aws_lambda_powertools.event_handler import (
     APIGatewayHttpResolver,
     APIGatewayRestResolver,
@@ -91,8 +90,8 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
         200,
         {"model_version": model.version, "threshold": model.threshold, "predictions": predictions},
         scored=len(predictions),
-        mean_probability=float(np.mean(probability)),
-        positive_rate=float(np.mean(label)),
+        mean_probability=float(probability.sum()) / len(predictions),
+        positive_rate=int(label.sum()) / len(predictions),
         seconds=time.perf_counter() - started,
     )
 

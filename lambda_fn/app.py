@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-
 from lambda_fn import api
 from lambda_fn.config import Config
 from lambda_fn.model import Model
-
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "imbalanced-classifier")
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(
-    namespace=os.environ.get("METRICS_NAMESPACE", "ImbalancedClassifier"), service=SERVICE
-)
+from lambda_fn.telemetry import Metrics, logger, tracer
 
 CONFIG = Config.from_env()
 MODEL = Model.load(os.environ.get("MODEL_PATH"), os.environ.get("MODEL_S3_URI"))
+metrics = Metrics()
+metrics.dimensions["model_version"] = MODEL.version
 logger.append_keys(model_version=MODEL.version)
 _s3_client = None
 
@@ -36,6 +29,7 @@ def use_model(model: Model, config: Config | None = None) -> None:
     MODEL = model
     if config is not None:
         CONFIG = config
+    metrics.dimensions["model_version"] = model.version
     logger.append_keys(model_version=model.version)
 
 
@@ -45,25 +39,20 @@ def s3_client():
     if _s3_client is None:
         import boto3
 
+        tracer.patch(["boto3", "botocore"])
         _s3_client = boto3.client("s3")
     return _s3_client
 
 
 def _record(route: str, outcome: api.Outcome) -> None:
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    metrics.add("Requests", 1, "Count")
     if route == "predict":
-        metrics.add_metric(name="RecordsScored", unit=MetricUnit.Count, value=outcome.scored)
-        metrics.add_metric(name="RecordsRejected", unit=MetricUnit.Count, value=outcome.rejected)
+        metrics.add("RecordsScored", outcome.scored, "Count")
+        metrics.add("RecordsRejected", outcome.rejected, "Count")
         if outcome.status == 200:
-            metrics.add_metric(
-                name="LatencyMs", unit=MetricUnit.Milliseconds, value=outcome.seconds * 1000
-            )
-            metrics.add_metric(
-                name="MeanProbability", unit=MetricUnit.NoUnit, value=outcome.mean_probability
-            )
-            metrics.add_metric(
-                name="PositiveRate", unit=MetricUnit.NoUnit, value=outcome.positive_rate
-            )
+            metrics.add("LatencyMs", outcome.seconds * 1000, "Milliseconds")
+            metrics.add("MeanProbability", outcome.mean_probability)
+            metrics.add("PositiveRate", outcome.positive_rate)
     if outcome.status >= 400:
         logger.info(
             "request rejected",
@@ -76,37 +65,44 @@ RESOLVERS = api.build_resolvers(lambda: MODEL, lambda: CONFIG, _record)
 
 def _is_s3_event(event) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and all(r.get("eventSource") == "aws:s3" for r in records)
+    return bool(records) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in records
+    )
 
 
-@metrics.log_metrics
+def _score_files(event):
+    from lambda_fn import batch
+
+    result = batch.handle_event(event, MODEL, CONFIG, s3_client(), log=logger)
+    for item in result["files"]:
+        if item.get("status") in ("scored", "rejected") and not item.get("duplicate_delivery"):
+            metrics.add("RecordsScored", item["rows_scored"], "Count")
+            metrics.add("RecordsRejected", item["rows_rejected"], "Count")
+        logger.info(
+            "file processed",
+            extra={
+                k: item.get(k)
+                for k in (
+                    "key",
+                    "status",
+                    "rows_in",
+                    "rows_scored",
+                    "rows_rejected",
+                    "duplicate_delivery",
+                )
+            },
+        )
+    return result
+
+
 @tracer.capture_lambda_handler
 def handler(event, context):
-    metrics.add_dimension(name="model_version", value=MODEL.version)
-    if _is_s3_event(event):
-        from lambda_fn import batch
-
-        result = batch.handle_event(event, MODEL, CONFIG, s3_client(), log=logger)
-        for item in result["files"]:
-            if item.get("status") in ("scored", "rejected") and not item.get("duplicate_delivery"):
-                metrics.add_metric(
-                    name="RecordsScored", unit=MetricUnit.Count, value=item["rows_scored"]
-                )
-                metrics.add_metric(
-                    name="RecordsRejected", unit=MetricUnit.Count, value=item["rows_rejected"]
-                )
-            logger.info(
-                "file processed",
-                extra={
-                    k: item.get(k)
-                    for k in ("key", "status", "rows_in", "rows_scored", "rows_rejected")
-                },
-            )
-        return result
-    version = event.get("version") if isinstance(event, dict) else None
-    context_id = (
-        (event.get("requestContext") or {}).get("requestId") if isinstance(event, dict) else None
-    )
-    logger.set_correlation_id(context_id)
-    resolver = RESOLVERS["v2" if version == "2.0" else "v1"]
-    return resolver.resolve(event, context)
+    try:
+        if _is_s3_event(event):
+            return _score_files(event)
+        request = (event.get("requestContext") or {}) if isinstance(event, dict) else {}
+        logger.set_correlation_id(request.get("requestId"))
+        version = event.get("version") if isinstance(event, dict) else None
+        return RESOLVERS["v2" if version == "2.0" else "v1"].resolve(event, context)
+    finally:
+        metrics.flush()

@@ -1,0 +1,88 @@
+"""Logs, metrics and traces, kept off the hot path's bill.
+
+- Logger: Powertools Logger (JSON, correlation id, model version).
+- Metrics: CloudWatch embedded metric format written as one JSON line per
+  invocation. Powertools' Metrics validates every add_metric call (about
+  20 µs each), a third of a single-record request; the EMF document itself
+  is a fixed shape, so it is built here.
+- Tracer: Powertools Tracer when X-Ray is active for the function (Lambda sets
+  AWS_XRAY_DAEMON_ADDRESS); otherwise a no-op, so that local runs and tests do
+  not pay aws_xray_sdk's ~200 ms import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from aws_lambda_powertools import Logger
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "imbalanced-classifier")
+NAMESPACE = os.environ.get("METRICS_NAMESPACE", "ImbalancedClassifier")
+
+logger = Logger(service=SERVICE)
+
+
+class _NoTracer:
+    def capture_lambda_handler(self, fn):
+        return fn
+
+    def capture_method(self, fn):
+        return fn
+
+    def patch(self, modules):
+        pass
+
+
+def _tracer():
+    if os.environ.get("AWS_XRAY_DAEMON_ADDRESS") and os.environ.get(
+        "POWERTOOLS_TRACE_DISABLED", ""
+    ).lower() not in ("1", "true"):
+        from aws_lambda_powertools import Tracer
+
+        return Tracer(service=SERVICE, auto_patch=False)
+    return _NoTracer()
+
+
+tracer = _tracer()
+
+
+class Metrics:
+    """Collects metric values during one invocation and writes one EMF line."""
+
+    def __init__(self, namespace: str = NAMESPACE, service: str = SERVICE, out=None):
+        self.namespace = namespace
+        self.service = service
+        self.out = out
+        self.disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
+        self.values: dict[str, list] = {}
+        self.units: dict[str, str] = {}
+        self.dimensions: dict[str, str] = {}
+
+    def add(self, name: str, value: float, unit: str = "None") -> None:
+        self.values.setdefault(name, []).append(value)
+        self.units[name] = unit
+
+    def flush(self) -> None:
+        if not self.values or self.disabled:
+            self.values.clear()
+            return
+        dims = {"service": self.service, **self.dimensions}
+        doc = {
+            "_aws": {
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": self.namespace,
+                        "Dimensions": [list(dims)],
+                        "Metrics": [{"Name": n, "Unit": self.units[n]} for n in self.values],
+                    }
+                ],
+            },
+            **dims,
+            **{n: v[0] if len(v) == 1 else v for n, v in self.values.items()},
+        }
+        (self.out or sys.stdout).write(json.dumps(doc, separators=(",", ":")) + "\n")
+        self.values.clear()
