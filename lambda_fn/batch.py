@@ -179,8 +179,7 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
 
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     raw = gzip.GzipFile(fileobj=body) if key.lower().endswith(".gz") else body
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text)
+    text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 20), encoding="utf-8-sig", newline="")
     summary = {
         "key": key,
         "source": {"bucket": bucket, "key": key, "etag": etag, "bytes": head["ContentLength"]},
@@ -194,34 +193,31 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     error_lines.rows([["line", "column", "value", "reason"]])
     timings = {"parse_seconds": 0.0, "score_seconds": 0.0, "write_seconds": 0.0}
     counts = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0}
+    rows = _Records(text)
     try:
         try:
-            header = next(reader)
-        except StopIteration:
-            header = None
+            header_raw, header = rows.header()
         except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
             raise _Rejected([[1, "", "", f"unreadable file: {exc}"]]) from exc
         problems = _header_problems(header, model)
         if problems:
             raise _Rejected(problems)
-        scored_lines = _Lines(scored)
-        scored_lines.rows([header + ["probability", "label"]])
+        scored.write((header_raw + ",probability,label\n").encode("utf-8"))
         index = {name: header.index(name) for name in model.schema.names}
-        chunk: list[tuple[int, list[str]]] = []
+        chunk: list[tuple[int, str, list[str]]] = []
         try:
-            for row in reader:
-                chunk.append((reader.line_num, row))
+            for record in rows:
+                chunk.append(record)
                 if len(chunk) >= config.chunk_rows:
-                    _score_chunk(
-                        chunk, header, index, model, scored_lines, error_lines, counts, timings
-                    )
+                    _score_chunk(chunk, len(header), index, model, scored, error_lines,
+                                 counts, timings)
                     chunk = []
         except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-            _score_chunk(chunk, header, index, model, scored_lines, error_lines, counts, timings)
+            _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
             chunk = []
-            error_lines.rows([[reader.line_num + 1, "", "", f"file unreadable from here: {exc}"]])
-            summary["truncated"] = f"stopped at line {reader.line_num + 1}: {exc}"
-        _score_chunk(chunk, header, index, model, scored_lines, error_lines, counts, timings)
+            error_lines.rows([[rows.line_num + 1, "", "", f"file unreadable from here: {exc}"]])
+            summary["truncated"] = f"stopped at line {rows.line_num + 1}: {exc}"
+        _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
         t = time.perf_counter()
         scored.close()
         summary["status"] = "scored"
@@ -248,13 +244,66 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     summary["timings"] = {k: round(v, 4) for k, v in timings.items()}
     summary["timings"]["total_seconds"] = round(time.perf_counter() - started, 4)
     s3.put_object(
-        Bucket=bucket,
-        Key=keys["summary"],
-        ContentType="application/json",
+        Bucket=bucket, Key=keys["summary"], ContentType="application/json",
         Body=json.dumps(summary, indent=2).encode(),
     )
     summary["outputs"]["summary"] = keys["summary"]
     return summary
+
+
+class _Records:
+    """(line number, raw text, fields) per CSV record.
+
+    Lines without a quote are split on commas directly and written back as
+    they came, which is several times faster than the csv module both ways;
+    a line with a quote goes through csv, pulling continuation lines when a
+    quoted field spans lines. `line_num` is the last physical line read.
+    """
+
+    def __init__(self, text):
+        self.lines = iter(text)
+        self.line_num = 0
+
+    def _next_line(self) -> str:
+        line = next(self.lines)
+        self.line_num += 1
+        return line
+
+    def _quoted(self, first: str) -> tuple[str, list[str]]:
+        consumed = [first]
+
+        def feed():
+            yield first
+            while True:
+                line = self._next_line()
+                consumed.append(line)
+                yield line
+
+        fields = next(csv.reader(feed()))
+        return "".join(consumed).rstrip("\r\n"), fields
+
+    def header(self) -> tuple[str, list[str] | None]:
+        try:
+            line = self._next_line()
+        except StopIteration:
+            return "", None
+        raw, fields = self._quoted(line) if '"' in line else (line.rstrip("\r\n"), None)
+        if fields is None:
+            fields = raw.split(",") if raw else []
+        return raw, fields
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> tuple[int, str, list[str]]:
+        line = self._next_line()
+        start = self.line_num
+        if '"' in line:
+            raw, fields = self._quoted(line)
+        else:
+            raw = line.rstrip("\r\n")
+            fields = raw.split(",") if raw else []
+        return start, raw, fields
 
 
 class _Rejected(Exception):
@@ -275,59 +324,62 @@ def _header_problems(header, model: Model) -> list[list]:
     return problems
 
 
-def _score_chunk(chunk, header, index, model, scored_lines, error_lines, counts, timings):
+def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timings):
     if not chunk:
         return
     t = time.perf_counter()
-    width = len(header)
-    features = model.schema.features
-    good_rows: list[list[str]] = []
     bad: list[list] = []
-    rejected_lines = set()
-    for line, row in chunk:
-        if len(row) != width:
-            what = "blank line" if not row else f"expected {width} fields, got {len(row)}"
-            bad.append([line, "", "", what])
-            rejected_lines.add(line)
-            continue
-        good_rows.append(row)
+    good = [r for r in chunk if len(r[2]) == width]
+    if len(good) < len(chunk):
+        for line, _, fields in chunk:
+            if len(fields) != width:
+                what = "blank line" if not fields else f"expected {width} fields, got {len(fields)}"
+                bad.append([line, "", "", what])
     columns = {}
-    keep = np.ones(len(good_rows), dtype=bool)
-    good_lines = [line for line, row in chunk if len(row) == width]
-    for f in features:
-        cells = [row[index[f.name]] for row in good_rows]
+    keep = np.ones(len(good), dtype=bool)
+    for f in model.schema.features:
+        i = index[f.name]
+        cells = [r[2][i] for r in good]
         if f.kind == NUMERIC:
             values, problems = _numbers(cells)
-            for i, value in problems:
-                bad.append([good_lines[i], f.name, value, "not a number"])
-                keep[i] = False
+            for j, value in problems:
+                bad.append([good[j][0], f.name, value, "not a number"])
+                keep[j] = False
             columns[f.name] = values.reshape(-1, 1)
         else:
-            stripped = [c.strip() for c in cells]
-            columns[f.name] = np.array(
-                [MISSING_CATEGORY if c in MISSING_TOKENS else c for c in stripped], dtype=object
-            ).reshape(-1, 1)
+            columns[f.name] = np.array(_categories(cells), dtype=object).reshape(-1, 1)
     counts["rows_in"] += len(chunk)
     if not keep.all():
         columns = {name: values[keep] for name, values in columns.items()}
-        good_rows = [row for row, k in zip(good_rows, keep, strict=True) if k]
+        good = [r for r, k in zip(good, keep, strict=True) if k]
     timings["parse_seconds"] += time.perf_counter() - t
-    if good_rows:
+    if good:
         t = time.perf_counter()
         probability, label = model.predict(columns)
         timings["score_seconds"] += time.perf_counter() - t
         t = time.perf_counter()
-        names = model.labels
-        scored_lines.rows(
-            row + [f"{p:.7g}", names[k]]
-            for row, p, k in zip(good_rows, probability.tolist(), label.tolist(), strict=True)
+        names = [",%s\n" % name for name in model.labels]
+        text = "".join(
+            [f"{r[1]},{p:.7g}{names[k]}" for r, p, k in
+             zip(good, probability.tolist(), label.tolist(), strict=True)]
         )
+        scored.write(text.encode("utf-8"))
         timings["write_seconds"] += time.perf_counter() - t
-    counts["rows_scored"] += len(good_rows)
-    counts["rows_rejected"] += len(chunk) - len(good_rows)
+    counts["rows_scored"] += len(good)
+    counts["rows_rejected"] += len(chunk) - len(good)
     if bad:
         bad.sort(key=lambda r: r[0])
         error_lines.rows(bad)
+
+
+def _categories(cells: list[str]) -> list[str]:
+    """Training's reading of a categorical cell: stripped, missing tokens -> ""."""
+    out = []
+    for c in cells:
+        if c != c.strip():
+            c = c.strip()
+        out.append(MISSING_CATEGORY if c in MISSING_TOKENS else c)
+    return out
 
 
 def _numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:

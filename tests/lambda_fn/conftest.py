@@ -9,44 +9,6 @@ import os
 
 import pytest
 
-from tests.conftest import make_frame
-
-
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    """Train (xgboost + class weights, so calibrated) and export on generated data."""
-    from export.cli import run as export_run
-    from train.cli import run as train_run
-
-    folder = tmp_path_factory.mktemp("model")
-    data = folder / "customers.csv"
-    make_frame(n=800, seed=3).to_csv(data, index=False)
-    run = folder / "run"
-    assert (
-        train_run(
-            [
-                "--data",
-                str(data),
-                "--target",
-                "y",
-                "--models",
-                "xgboost",
-                "--samplers",
-                "class_weight",
-                "--folds",
-                "3",
-                "--sum",
-                "age_calls=age+calls",
-                "--out",
-                str(run),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
-    assert export_run(["--run", str(run)]) == 0
-    return run / "model.onnx"
-
 
 @pytest.fixture(scope="session")
 def app(model_path):

@@ -187,3 +187,18 @@ def test_output_prefixes_cannot_overlap_the_input_prefix():
 
     with pytest.raises(ConfigError, match="would trigger itself"):
         Config.from_env({"INPUT_PREFIX": "data/", "SCORED_PREFIX": "data/scored/"})
+
+
+def test_quoted_fields_with_commas_and_newlines_pass_through_unchanged(app, s3):
+    text = features_csv(6)
+    lines = text.splitlines()
+    fields = lines[2].split(",")
+    fields[0] = '"C-1,\nsecond line"'  # the identifier column: quoted, comma, newline
+    lines[2] = ",".join(fields)
+    body = "\r\n".join(lines) + "\r\n"
+    s3.put_object(Bucket=BUCKET, Key="incoming/q.csv", Body=body.encode())
+    summary = app.handler(s3_event("incoming/q.csv"), None)["files"][0]
+    assert (summary["rows_in"], summary["rows_scored"]) == (6, 6)
+    out = rows(read(s3, "scored/q.csv"))
+    assert out[2][0] == "C-1,\nsecond line"
+    assert [r[:-2] for r in out[1:]] == rows(body)[1:]
