@@ -209,8 +209,9 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
             for record in rows:
                 chunk.append(record)
                 if len(chunk) >= config.chunk_rows:
-                    _score_chunk(chunk, len(header), index, model, scored, error_lines,
-                                 counts, timings)
+                    _score_chunk(
+                        chunk, len(header), index, model, scored, error_lines, counts, timings
+                    )
                     chunk = []
         except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
             _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
@@ -244,7 +245,9 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     summary["timings"] = {k: round(v, 4) for k, v in timings.items()}
     summary["timings"]["total_seconds"] = round(time.perf_counter() - started, 4)
     s3.put_object(
-        Bucket=bucket, Key=keys["summary"], ContentType="application/json",
+        Bucket=bucket,
+        Key=keys["summary"],
+        ContentType="application/json",
         Body=json.dumps(summary, indent=2).encode(),
     )
     summary["outputs"]["summary"] = keys["summary"]
@@ -358,10 +361,12 @@ def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timing
         probability, label = model.predict(columns)
         timings["score_seconds"] += time.perf_counter() - t
         t = time.perf_counter()
-        names = [",%s\n" % name for name in model.labels]
+        names = [f",{name}\n" for name in model.labels]
         text = "".join(
-            [f"{r[1]},{p:.7g}{names[k]}" for r, p, k in
-             zip(good, probability.tolist(), label.tolist(), strict=True)]
+            [
+                f"{r[1]},{p:.7g}{names[k]}"
+                for r, p, k in zip(good, probability.tolist(), label.tolist(), strict=True)
+            ]
         )
         scored.write(text.encode("utf-8"))
         timings["write_seconds"] += time.perf_counter() - t

@@ -105,10 +105,16 @@ def single_record(run: Path, model_path: Path, data: Path, n: int) -> dict:
             else:
                 frame[f.name] = frame[f.name].fillna("").astype(object)
         p = model.predict_proba(frame)
-        labels = [schema.positive_label if v >= model.threshold else schema.negative_label
-                  for v in p]
-        return json.dumps({"predictions": [{"probability": float(a), "label": b}
-                                           for a, b in zip(p, labels, strict=True)]})
+        labels = [
+            schema.positive_label if v >= model.threshold else schema.negative_label for v in p
+        ]
+        return json.dumps(
+            {
+                "predictions": [
+                    {"probability": float(a), "label": b} for a, b in zip(p, labels, strict=True)
+                ]
+            }
+        )
 
     pandas_path = timed(usual, max(200, n // 10), warmup=20)
 
@@ -117,9 +123,13 @@ def single_record(run: Path, model_path: Path, data: Path, n: int) -> dict:
     columns, _ = records_to_columns(body["records"], app.MODEL.schema)
     session = app.MODEL.session
     raw = timed(lambda: session.run(["probability", "label"], columns), n)
-    result = {"handler": handler, "pandas_sklearn": pandas_path, "onnxruntime_run": raw,
-              "speedup_vs_pandas": pandas_path["p50_us"] / handler["p50_us"],
-              "handler_overhead_us": handler["p50_us"] - raw["p50_us"]}
+    result = {
+        "handler": handler,
+        "pandas_sklearn": pandas_path,
+        "onnxruntime_run": raw,
+        "speedup_vs_pandas": pandas_path["p50_us"] / handler["p50_us"],
+        "handler_overhead_us": handler["p50_us"] - raw["p50_us"],
+    }
     del np
     return result
 
@@ -134,8 +144,7 @@ def make_big_csv(data: Path, target: str, rows: int, out: Path) -> int:
         reader = csv.reader(fh)
         header = next(reader)
         drop = header.index(target)
-        body = [",".join(c for i, c in enumerate(r) if i != drop) + "\n" for r in
-                csv.reader(fh)]
+        body = [",".join(c for i, c in enumerate(r) if i != drop) + "\n" for r in csv.reader(fh)]
     keep = ",".join(h for i, h in enumerate(header) if i != drop) + "\n"
     written = 0
     with open(out, "w") as fh:
@@ -214,24 +223,32 @@ def batch_pandas_worker(run: str, csv_path: str, sink: str) -> dict:
             step.set_params(n_jobs=1)
     schema = model.schema
     t = time.perf_counter()
-    frame = pd.read_csv(csv_path, dtype={f.name: ("float32" if f.kind == "numeric" else str)
-                                        for f in schema.features},
-                        keep_default_na=True)
+    frame = pd.read_csv(
+        csv_path,
+        dtype={f.name: ("float32" if f.kind == "numeric" else str) for f in schema.features},
+        keep_default_na=True,
+    )
     for f in schema.features:
         if f.kind != "numeric":
             frame[f.name] = frame[f.name].fillna("").astype(object)
     p = model.predict_proba(frame)
     frame["probability"] = p
-    frame["label"] = [schema.positive_label if v >= model.threshold else schema.negative_label
-                      for v in p]
+    frame["label"] = [
+        schema.positive_label if v >= model.threshold else schema.negative_label for v in p
+    ]
     frame.to_csv(Path(sink) / "scored.csv", index=False)
     return {"rows": len(frame), "seconds": time.perf_counter() - t}
 
 
 def run_worker(kind: str, *args: str) -> dict:
     env = {**os.environ, **ONE_THREAD, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, __file__, "--worker", kind, *args],
-                          capture_output=True, text=True, env=env, timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} worker failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -264,16 +281,30 @@ print(time.perf_counter() - t)
 
 
 def cold_start(model_path: Path, runs: int) -> dict:
-    env = {**os.environ, "MODEL_PATH": str(model_path), "PYTHONPATH": str(ROOT),
-           "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "MODEL_PATH": str(model_path),
+        "PYTHONPATH": str(ROOT),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
     env.pop("AWS_XRAY_DAEMON_ADDRESS", None)
     samples = []
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True,
-                              env=env, timeout=120, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", COLD],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
+        )
         samples.append(float(proc.stdout.strip().splitlines()[-1]))
-    return {"median_ms": statistics.median(samples) * 1000, "runs": runs,
-            "min_ms": min(samples) * 1000, "max_ms": max(samples) * 1000}
+    return {
+        "median_ms": statistics.median(samples) * 1000,
+        "runs": runs,
+        "min_ms": min(samples) * 1000,
+        "max_ms": max(samples) * 1000,
+    }
 
 
 def main(argv=None) -> int:
@@ -305,16 +336,24 @@ def main(argv=None) -> int:
     print("single record POST /predict (µs)      p50      p99")
     for name in ("handler", "pandas_sklearn", "onnxruntime_run"):
         print(f"  {name:<34}{s[name]['p50_us']:>8.0f} {s[name]['p99_us']:>8.0f}")
-    print(f"  handler vs pandas+sklearn: {s['speedup_vs_pandas']:.1f}x faster "
-          f"(target >= 30x); handler p50 target <= 150 µs")
+    print(
+        f"  handler vs pandas+sklearn: {s['speedup_vs_pandas']:.1f}x faster "
+        f"(target >= 30x); handler p50 target <= 150 µs"
+    )
     print(f"\nbatch, {b['rows']:,} rows ({b['file_mb']:.0f} MB), one thread")
     for name in ("handler", "pandas"):
-        print(f"  {name:<10}{b[name]['rows_per_s']:>12,.0f} rows/s  peak RSS "
-              f"{b[name]['peak_rss_mb']:>7.0f} MB")
-    print(f"  throughput ratio {b['throughput_ratio']:.2f} (target >= 1), memory ratio "
-          f"{b['memory_ratio']:.2f} (target <= 0.5); handler split: {b['handler']['timings']}")
-    print(f"\ncold start (import handler + load model): median {c['median_ms']:.0f} ms over "
-          f"{c['runs']} runs (target <= 350 ms)")
+        print(
+            f"  {name:<10}{b[name]['rows_per_s']:>12,.0f} rows/s  peak RSS "
+            f"{b[name]['peak_rss_mb']:>7.0f} MB"
+        )
+    print(
+        f"  throughput ratio {b['throughput_ratio']:.2f} (target >= 1), memory ratio "
+        f"{b['memory_ratio']:.2f} (target <= 0.5); handler split: {b['handler']['timings']}"
+    )
+    print(
+        f"\ncold start (import handler + load model): median {c['median_ms']:.0f} ms over "
+        f"{c['runs']} runs (target <= 350 ms)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
