@@ -361,7 +361,7 @@ def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timing
         probability, label = model.predict(columns)
         timings["score_seconds"] += time.perf_counter() - t
         t = time.perf_counter()
-        names = [f",{name}\n" for name in model.labels]
+        names = [f",{_csv_cell(name)}\n" for name in model.labels]
         text = "".join(
             [
                 f"{r[1]},{p:.7g}{names[k]}"
@@ -375,6 +375,12 @@ def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timing
     if bad:
         bad.sort(key=lambda r: r[0])
         error_lines.rows(bad)
+
+
+def _csv_cell(value: str) -> str:
+    if any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _categories(cells: list[str]) -> list[str]:
