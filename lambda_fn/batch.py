@@ -157,6 +157,11 @@ def _existing_summary(s3, bucket: str, key: str):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except s3.exceptions.NoSuchKey:
         return None
+    except Exception as exc:  # botocore's ClientError, without importing botocore here
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey"):
+            return None
+        raise
     try:
         return json.loads(body)
     except ValueError:

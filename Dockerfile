@@ -1,0 +1,14 @@
+# Serving image: the Lambda Python base, onnxruntime and the handler, plus the
+# exported model. No pandas, scikit-learn, TensorFlow or compilers.
+# x86_64 by default (see docs/deploy.md for arm64).
+FROM public.ecr.aws/lambda/python:3.11.2026.02.28.00
+
+COPY lambda_fn/requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt \
+        --target "${LAMBDA_TASK_ROOT}" \
+    && rm /tmp/requirements.txt
+
+COPY lambda_fn/ ${LAMBDA_TASK_ROOT}/lambda_fn/
+COPY artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
+
+CMD ["lambda_fn.app.handler"]
