@@ -45,7 +45,7 @@ def leaderboard_table(run: Path) -> str:
             )
             continue
 
-        def cell(m):
+        def cell(m, r=r):
             return f"{float(r[m + '_mean']):.3f} ± {float(r[m + '_std']):.3f}"
 
         lines.append(
