@@ -5,8 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
-SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
-SAMCFG := --config-file infra/samconfig.toml
+SAM    := SAM_CLI_TELEMETRY=0 $(CURDIR)/$(TOOLS)/bin/sam
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA_DIR    ?= data
@@ -61,7 +60,7 @@ lint: setup tools ## ruff, hadolint on the Dockerfile, cfn-lint and sam validate
 
 validate: tools ## cfn-lint and sam validate --lint on infra/template.yaml
 	$(TOOLS)/bin/cfn-lint infra/template.yaml
-	$(SAM) validate $(SAMCFG) --lint --region us-east-1
+	cd infra && $(SAM) validate --lint --region us-east-1
 
 define need_docker
 	@command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 || { \
@@ -73,20 +72,20 @@ endef
 build: tools ## sam build: the Lambda image from Dockerfile (needs Docker and RUN/model.onnx)
 	$(need_docker)
 	@test -f artifacts/model.onnx || { echo "error: artifacts/model.onnx missing; run 'make export' first"; exit 2; }
-	$(SAM) build $(SAMCFG)
+	cd infra && $(SAM) build
 
 invoke: build ## sam local invoke with every sample event in infra/events/ (needs Docker)
-	@for e in infra/events/*.json; do echo "== $$e"; \
-	  $(SAM) local invoke $(SAMCFG) ScoringFunction --event $$e || exit 1; done
+	@cd infra && for e in events/*.json; do echo "== $$e"; \
+	  $(SAM) local invoke ScoringFunction --event $$e || exit 1; done
 
 deploy: build ## sam deploy --guided (needs Docker and AWS credentials)
-	$(SAM) deploy $(SAMCFG) --guided
+	cd infra && $(SAM) deploy --guided
 
 demo: setup ## the one-command tour: data, train (quick preset), export, score the sample API event and a CSV in local S3
 	$(MAKE) --no-print-directory train
 	$(MAKE) --no-print-directory export
 	$(MAKE) --no-print-directory invoke-local
-	@echo "The container image, SAM template and benchmarks are not built yet."
+	@echo "Next: make build && make deploy (needs Docker and AWS credentials); see docs/deploy.md."
 
 TELECOM ?= ../shared/data/telecom_churn.csv
 TELECOM_TOTAL := total charge=total day charge+total eve charge+total night charge+total intl charge
@@ -100,4 +99,4 @@ bench: setup ## serving benchmarks on RUN's model (1M rows); prints the figures
 	$(PY) scripts/bench_serving.py --run $(RUN) --data $(DATA) --target $(TARGET)
 
 clean: ## remove run folders and caches (keeps .venv)
-	rm -rf artifacts runs .aws-sam .pytest_cache .ruff_cache
+	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache
