@@ -25,24 +25,39 @@ def _vcpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# Below this many rows one thread answers sooner than several (no wake-ups).
+PARALLEL_ROWS = 512
+
+
+def _session(data: bytes, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+
 @dataclass
 class Model:
+    """`session` (one thread) answers requests; batches of PARALLEL_ROWS rows
+    or more go to a second session with one thread per vCPU (Lambda gives
+    vCPUs in proportion to memory), created on first use so that API-only
+    containers never pay for it."""
+
     session: ort.InferenceSession
     schema: Schema
     threshold: float
     version: str
     metadata: dict
+    data: bytes = b""
+    threads: int = 1
+    _parallel: ort.InferenceSession | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes, threads: int | None = None) -> Model:
-        options = ort.SessionOptions()
-        # Lambda gives vCPUs in proportion to memory; use them all, no spinning.
-        options.intra_op_num_threads = threads or _vcpus()
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+            session = _session(data, 1)
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelLoadError(f"not a loadable ONNX model: {exc}") from exc
         meta = session.get_modelmeta().custom_metadata_map
@@ -53,7 +68,10 @@ class Model:
             schema = Schema.from_json(meta["schema"])
         except (ValueError, KeyError) as exc:
             raise ModelLoadError(f"model schema unreadable: {exc}") from exc
-        return cls(session, schema, float(meta["threshold"]), meta["model_version"], meta)
+        return cls(
+            session, schema, float(meta["threshold"]), meta["model_version"], meta,
+            data=data, threads=threads or _vcpus(),
+        )
 
     @classmethod
     def load(cls, path: str | None = None, s3_uri: str | None = None) -> Model:
@@ -72,7 +90,12 @@ class Model:
 
     def predict(self, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """columns: one [N, 1] array per feature (float32 or object strings)."""
-        probability, label = self.session.run(["probability", "label"], columns)
+        session = self.session
+        if self.threads > 1 and len(next(iter(columns.values()))) >= PARALLEL_ROWS:
+            if self._parallel is None:
+                self._parallel = _session(self.data, self.threads)
+            session = self._parallel
+        probability, label = session.run(["probability", "label"], columns)
         return probability, label
 
     def describe(self) -> dict:
