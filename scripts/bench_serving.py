@@ -334,7 +334,7 @@ def main(argv=None) -> int:
     }
     s, b, c = figures["single_record"], figures["batch"], figures["cold_start"]
     print("single record POST /predict (µs)      p50      p99")
-    for name in ("handler", "pandas_sklearn", "onnxruntime_run"):
+    for name in ("handler", "pandas_sklearn", "onnxruntime_run", "onnxruntime_run_all_vcpus"):
         print(f"  {name:<34}{s[name]['p50_us']:>8.0f} {s[name]['p99_us']:>8.0f}")
     print(
         f"  handler vs pandas+sklearn: {s['speedup_vs_pandas']:.1f}x faster "
