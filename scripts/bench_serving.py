@@ -123,10 +123,15 @@ def single_record(run: Path, model_path: Path, data: Path, n: int) -> dict:
     columns, _ = records_to_columns(body["records"], app.MODEL.schema)
     session = app.MODEL.session
     raw = timed(lambda: session.run(["probability", "label"], columns), n)
+    from lambda_fn.model import _session, _vcpus
+
+    wide = _session(app.MODEL.data, max(2, _vcpus()))
+    raw_wide = timed(lambda: wide.run(["probability", "label"], columns), n)
     result = {
         "handler": handler,
         "pandas_sklearn": pandas_path,
         "onnxruntime_run": raw,
+        "onnxruntime_run_all_vcpus": raw_wide,
         "speedup_vs_pandas": pandas_path["p50_us"] / handler["p50_us"],
         "handler_overhead_us": handler["p50_us"] - raw["p50_us"],
     }
