@@ -69,8 +69,13 @@ class Model:
         except (ValueError, KeyError) as exc:
             raise ModelLoadError(f"model schema unreadable: {exc}") from exc
         return cls(
-            session, schema, float(meta["threshold"]), meta["model_version"], meta,
-            data=data, threads=threads or _vcpus(),
+            session,
+            schema,
+            float(meta["threshold"]),
+            meta["model_version"],
+            meta,
+            data=data,
+            threads=threads or _vcpus(),
         )
 
     @classmethod
