@@ -132,9 +132,7 @@ def _add_routes(app, get_model, get_config, on_outcome) -> None:
         except (ValueError, UnicodeDecodeError):
             outcome = error(400, "body is not valid base64-encoded UTF-8")
         else:
-            outcome = predict(
-                get_model(), get_config(), body, event.get_header_value("content-type")
-            )
+            outcome = predict(get_model(), get_config(), body, event.headers.get("content-type"))
         on_outcome("predict", outcome)
         return _response(outcome)
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -60,8 +61,11 @@ class Metrics:
         self.values: dict[str, list] = {}
         self.units: dict[str, str] = {}
         self.dimensions: dict[str, str] = {}
+        self._shape = None
+        self._head = ""
 
     def add(self, name: str, value: float, unit: str = "None") -> None:
+        """name: a plain identifier (written into the JSON unescaped)."""
         self.values.setdefault(name, []).append(value)
         self.units[name] = unit
 
@@ -70,19 +74,32 @@ class Metrics:
             self.values.clear()
             return
         dims = {"service": self.service, **self.dimensions}
-        doc = {
-            "_aws": {
-                "Timestamp": int(time.time() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": self.namespace,
-                        "Dimensions": [list(dims)],
-                        "Metrics": [{"Name": n, "Unit": self.units[n]} for n in self.values],
-                    }
-                ],
-            },
-            **dims,
-            **{n: v[0] if len(v) == 1 else v for n, v in self.values.items()},
-        }
-        (self.out or sys.stdout).write(json.dumps(doc, separators=(",", ":")) + "\n")
+        # The metric definitions repeat from one invocation to the next: keep
+        # their JSON and only encode the values.
+        shape = (tuple(dims.items()), tuple(self.values), tuple(self.units[n] for n in self.values))
+        if shape != self._shape:
+            self._shape = shape
+            definition = {
+                "Namespace": self.namespace,
+                "Dimensions": [list(dims)],
+                "Metrics": [{"Name": n, "Unit": self.units[n]} for n in self.values],
+            }
+            self._head = (
+                '{"_aws":{"Timestamp":%d,"CloudWatchMetrics":['
+                + json.dumps(definition, separators=(",", ":")).replace("%", "%%")
+                + "]},"
+                + json.dumps(dims, separators=(",", ":"))[1:-1]
+            )
+        values = ",".join(
+            f'"{n}":{_number(v[0])}' if len(v) == 1 else f'"{n}":[{",".join(map(_number, v))}]'
+            for n, v in self.values.items()
+        )
+        (self.out or sys.stdout).write(
+            (self._head % int(time.time() * 1000)) + "," + values + "}\n"
+        )
         self.values.clear()
+
+
+def _number(value) -> str:
+    value = float(value)
+    return repr(value) if math.isfinite(value) else "null"
