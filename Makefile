@@ -95,8 +95,9 @@ results: setup data ## full preset on both reference datasets -> docs/results.md
 	$(PY) -m train --data $(TELECOM) --target churn --positive True --drop "phone number" --sum "$(TELECOM_TOTAL)" --preset full --out runs/telecom-full
 	$(PY) scripts/write_results.py --marketing runs/marketing-full --telecom runs/telecom-full
 
-bench: setup ## serving benchmarks on RUN's model (1M rows); prints the figures
-	$(PY) scripts/bench_serving.py --run $(RUN) --data $(DATA) --target $(TARGET)
+bench: setup ## serving benchmarks on RUN's model (1M rows) -> docs/serving-benchmarks.md/.json
+	$(PY) scripts/bench_serving.py --run $(RUN) --data $(DATA) --target $(TARGET) \
+	    --json docs/serving-benchmarks.json --markdown docs/serving-benchmarks.md
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache

@@ -27,6 +27,8 @@ def test_bench_serving_runs_and_reports_every_figure(model_path, tmp_path):
             "1",
             "--json",
             str(out),
+            "--markdown",
+            str(tmp_path / "bench.md"),
         ],
         capture_output=True,
         text=True,
@@ -39,3 +41,5 @@ def test_bench_serving_runs_and_reports_every_figure(model_path, tmp_path):
     assert figures["single_record"]["handler"]["p50_us"] > 0
     assert figures["cold_start"]["median_ms"] > 0
     assert "rows/s" in proc.stdout
+    report = (tmp_path / "bench.md").read_text()
+    assert "Single-record" in report and "Cold start" in report
