@@ -93,7 +93,11 @@ TELECOM_TOTAL := total charge=total day charge+total eve charge+total night char
 results: setup data ## full preset on both reference datasets -> docs/results.md (about an hour on 2 cores)
 	$(PY) -m train --data $(DATA_DIR)/marketing_data.csv --target y --positive yes --preset full --out runs/marketing-full
 	$(PY) -m train --data $(TELECOM) --target churn --positive True --drop "phone number" --sum "$(TELECOM_TOTAL)" --preset full --out runs/telecom-full
-	$(PY) scripts/write_results.py --marketing runs/marketing-full --telecom runs/telecom-full
+	$(PY) -m train --data $(DATA_DIR)/marketing_data.csv --target y --positive yes --out runs/marketing-quick
+	$(PY) -m train --data $(TELECOM) --target churn --positive True --drop "phone number" --sum "$(TELECOM_TOTAL)" --out runs/telecom-quick
+	$(PY) -m train --data $(TELECOM) --target churn --positive True --drop "phone number" --out runs/telecom-quick-nosum
+	$(PY) scripts/write_results.py --marketing runs/marketing-full --telecom runs/telecom-full \
+	    --marketing-quick runs/marketing-quick --telecom-quick runs/telecom-quick --telecom-quick-nosum runs/telecom-quick-nosum
 
 bench: setup ## serving benchmarks on RUN's model (1M rows) -> docs/serving-benchmarks.md/.json
 	$(PY) scripts/bench_serving.py --run $(RUN) --data $(DATA) --target $(TARGET) \
