@@ -1,0 +1,45 @@
+"""Loading the model: from a file or S3, and clear errors when it cannot be."""
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambda_fn.model import Model, ModelLoadError
+
+
+def test_loads_from_s3(model_path):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="models")
+        s3.put_object(Bucket="models", Key="m/model.onnx", Body=model_path.read_bytes())
+        model = Model.load(s3_uri="s3://models/m/model.onnx")
+    assert model.version == Model.load(str(model_path)).version
+    assert model.labels == ("no", "yes")
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(ModelLoadError, match="cannot read model file .*nope.onnx"):
+        Model.load(str(tmp_path / "nope.onnx"))
+
+
+def test_a_file_that_is_not_onnx_is_refused(tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="not a loadable ONNX model"):
+        Model.load(str(path))
+
+
+def test_an_onnx_file_without_our_metadata_is_refused(tmp_path, model_path):
+    import onnx
+
+    proto = onnx.load(model_path)
+    del proto.metadata_props[:]
+    path = tmp_path / "bare.onnx"
+    onnx.save(proto, path)
+    with pytest.raises(ModelLoadError, match="metadata lacks schema, threshold, model_version"):
+        Model.load(str(path))
+
+
+def test_bad_s3_uri_is_named():
+    with pytest.raises(ModelLoadError, match="MODEL_S3_URI must look like"):
+        Model.load(s3_uri="s3://only-bucket")
