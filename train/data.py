@@ -37,6 +37,8 @@ MISSING_TOKENS = [
     "-",
     "#N/A",
 ]
+# The exported graph's output names; a feature may not be called the same.
+RESERVED_NAMES = frozenset({"probability", "label"})
 # Below this many rows a unique column is not evidence of an identifier.
 MIN_ROWS_FOR_ID_CHECK = 20
 
@@ -236,6 +238,12 @@ def load_dataset(
         )
     if not schema_features:
         raise UsageError(f"{source} has no usable feature columns besides {target!r}")
+    reserved = [f.name for f in schema_features if f.name in RESERVED_NAMES]
+    if reserved:
+        raise UsageError(
+            f"feature column(s) {', '.join(map(repr, reserved))} in {source} would collide with "
+            "the model's outputs (probability, label); rename them or --drop them"
+        )
     for name, why in dropped.items():
         if why != "dropped by --drop":
             notes.append(f"column {name!r} dropped: {why}")

@@ -123,3 +123,10 @@ def test_reads_from_s3(frame):
         assert len(ds.y) == len(frame)
         with pytest.raises(UsageError, match="cannot read s3://data/missing.csv: NoSuchKey"):
             load_dataset("s3://data/missing.csv", "y")
+
+
+def test_feature_named_like_an_output_is_refused(tmp_path, frame):
+    path = tmp_path / "d.csv"
+    frame.rename(columns={"calls": "label"}).to_csv(path, index=False)
+    with pytest.raises(UsageError, match="'label' .* would collide with the model's outputs"):
+        load_dataset(str(path), "y")
