@@ -103,7 +103,9 @@ def _json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")
 
 
-def write_run(out: Path, result: SearchResult, dataset, config, command: list[str]) -> dict:
+def write_run(
+    out: Path, result: SearchResult, dataset, config, command: list[str], elapsed_seconds=None
+) -> dict:
     """Write into a sibling temp folder, then swap it into place."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +137,7 @@ def write_run(out: Path, result: SearchResult, dataset, config, command: list[st
                 "strategy": result.model.strategy,
                 "threshold": result.model.threshold,
                 "seed": config.seed,
+                "elapsed_seconds": elapsed_seconds,
                 "folds": config.folds,
                 "learners_searched": config.learners,
                 "strategies_searched": config.strategies,

@@ -6,6 +6,7 @@ import argparse
 import logging
 import math
 import sys
+import time
 from pathlib import Path
 
 from train.data import UsageError
@@ -159,6 +160,7 @@ def format_leaderboard(rows: list[dict], metric: str) -> str:
 
 
 def run(argv: list[str]) -> int:
+    started = time.perf_counter()
     args = build_parser().parse_args(argv)
 
     from train.models import DEFAULT_LEARNERS, LEARNERS
@@ -231,7 +233,14 @@ def run(argv: list[str]) -> int:
             return tqdm(total=total, unit="fit", file=sys.stderr, dynamic_ncols=True)
 
     result = run_search(dataset, config, progress_factory)
-    metrics = write_run(out, result, dataset, config, ["python", "-m", "train", *argv])
+    metrics = write_run(
+        out,
+        result,
+        dataset,
+        config,
+        ["python", "-m", "train", *argv],
+        elapsed_seconds=time.perf_counter() - started,
+    )
     print()
     print(format_leaderboard(leaderboard_rows(result, config.metric), config.metric))
     cal = result.calibration_report
