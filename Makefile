@@ -99,9 +99,13 @@ results: setup data ## full preset on both reference datasets -> docs/results.md
 	$(PY) scripts/write_results.py --marketing runs/marketing-full --telecom runs/telecom-full \
 	    --marketing-quick runs/marketing-quick --telecom-quick runs/telecom-quick --telecom-quick-nosum runs/telecom-quick-nosum
 
-bench: setup ## serving benchmarks on RUN's model (1M rows) -> docs/serving-benchmarks.md/.json
-	$(PY) scripts/bench_serving.py --run $(RUN) --data $(DATA) --target $(TARGET) \
-	    --json docs/serving-benchmarks.json --markdown docs/serving-benchmarks.md
+bench: setup data ## benchmarks (latency, 1M-row batch, cold start, size, training time) -> docs/benchmarks.md/.json
+	@test -f $(RUN)/model.onnx || { $(MAKE) --no-print-directory train && $(MAKE) --no-print-directory export; }
+	@test -f runs/marketing-keras/model.onnx || { \
+	  $(PY) -m train --data $(DATA) --target $(TARGET) --positive $(POSITIVE) --models keras --samplers none --out runs/marketing-keras && \
+	  $(PY) -m export --run runs/marketing-keras; }
+	$(PY) scripts/bench.py --run $(RUN) --keras-run runs/marketing-keras --data $(DATA) --target $(TARGET) \
+	    --runs runs --json docs/benchmarks.json --markdown docs/benchmarks.md
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache

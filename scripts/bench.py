@@ -1,0 +1,733 @@
+"""Benchmarks: what serving the ONNX graph in lambda_fn gains over shipping the
+trained scikit-learn / XGBoost / Keras model, measured side by side in one run.
+
+    python scripts/bench.py --run artifacts --keras-run runs/marketing-keras \
+        --data data/marketing_data.csv --runs runs --json docs/benchmarks.json \
+        --markdown docs/benchmarks.md          (this is `make bench`)
+
+1. Single-record POST /predict latency through lambda_fn.app.handler (JSON
+   in, JSON out), against the usual stack (pandas DataFrame from the JSON, the
+   pipeline's predict_proba, json.dumps), the Keras network called directly,
+   and the bare onnxruntime run: for the quick-preset winner and the Keras
+   network, each exported.
+2. Batch: the handler's S3 path on the data repeated to --rows rows, against
+   pandas read_csv + predict_proba + to_csv, each in a fresh process on one
+   thread, with peak RSS; twice (half and full size) to show memory is flat.
+3. Cold start: fresh processes, median of --cold-runs each.
+4. Deployment size: installed size of the serving requirements plus the model,
+   against the training stack that can serve the same models.
+5. Training time of the quick and full presets, from the run folders that
+   `make results` writes.
+
+Nothing is asserted; the report states each target and whether it was met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+ONE_THREAD = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+}
+QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+def percentiles(samples: list[float]) -> dict:
+    samples = sorted(samples)
+    return {
+        "p50_us": statistics.median(samples) * 1e6,
+        "p99_us": samples[int(0.99 * (len(samples) - 1))] * 1e6,
+        "n": len(samples),
+    }
+
+
+def timed(fn, n: int, warmup: int = 50) -> dict:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return percentiles(out)
+
+
+def first_record(data: Path, schema) -> dict:
+    """The data's first row as a /predict record, typed by the model's schema."""
+    import csv
+
+    from lambda_fn.validation import cell_number
+
+    with open(data, newline="") as fh:
+        row = next(csv.DictReader(fh))
+    record = {}
+    for f in schema.features:
+        cell = row[f.name]
+        if f.kind == "numeric":
+            value = cell_number(cell)
+            record[f.name] = None if value is None or value != value else value
+        else:
+            record[f.name] = cell
+    return record
+
+
+# ---------------------------------------------------------------- 1. latency
+
+
+def single_record(run: Path, data: Path, n: int) -> dict:
+    """One model: handler vs pandas+pipeline vs (Keras direct) vs bare onnxruntime."""
+    import joblib
+    import pandas as pd
+
+    from lambda_fn import app
+    from lambda_fn.model import Model, _session, _vcpus
+    from lambda_fn.validation import records_to_columns
+
+    model = Model.load(str(run / "model.onnx"))
+    app.use_model(model)
+    app.metrics.out = open(os.devnull, "w")  # noqa: SIM115 - metric lines are not measured output
+    event = json.loads((ROOT / "infra" / "events" / "api-predict-v2.json").read_text())
+    record = first_record(data, model.schema)
+    event["body"] = json.dumps({"records": [record]})
+    result = {"handler": timed(lambda: app.handler(event, None), n)}
+
+    pipeline = joblib.load(run / "model.joblib")
+    schema = pipeline.schema
+
+    def usual():
+        frame = pd.DataFrame.from_records(json.loads(event["body"])["records"])
+        for f in schema.features:
+            frame[f.name] = (
+                frame[f.name].astype("float32")
+                if f.kind == "numeric"
+                else frame[f.name].fillna("").astype(object)
+            )
+        p = pipeline.predict_proba(frame)
+        labels = [
+            schema.positive_label if v >= pipeline.threshold else schema.negative_label for v in p
+        ]
+        return json.dumps(
+            {
+                "predictions": [
+                    {"probability": float(a), "label": b} for a, b in zip(p, labels, strict=True)
+                ]
+            }
+        )
+
+    result["pandas_pipeline"] = timed(usual, max(100, n // 10), warmup=10)
+    steps = dict(pipeline.inference_steps())
+    estimator = steps["model"]
+    if hasattr(estimator, "model_"):  # the Keras network, on the already encoded row
+        frame = pd.DataFrame.from_records([record])
+        for f in schema.features:
+            frame[f.name] = (
+                frame[f.name].astype("float32")
+                if f.kind == "numeric"
+                else frame[f.name].fillna("").astype(object)
+            )
+        x = steps["prep"].transform(frame).astype("float32")
+        net = estimator.model_
+        result["keras_direct"] = timed(lambda: net(x, training=False), max(200, n // 5))
+    columns, _ = records_to_columns([record], model.schema)
+    result["onnxruntime_run"] = timed(lambda: model.session.run(None, columns), n)
+    wide = _session(model.data, max(2, _vcpus()))
+    result["onnxruntime_run_all_vcpus"] = timed(lambda: wide.run(None, columns), n)
+    result["speedup_vs_pandas"] = result["pandas_pipeline"]["p50_us"] / result["handler"]["p50_us"]
+    result["learner"] = model.metadata.get("learner")
+    result["strategy"] = model.metadata.get("strategy")
+    return result
+
+
+def handler_profile(run: Path, data: Path, n: int = 3000) -> list[str]:
+    """cProfile of the single-record handler: the top functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    from lambda_fn import app
+    from lambda_fn.model import Model
+
+    model = Model.load(str(run / "model.onnx"))
+    app.use_model(model)
+    event = json.loads((ROOT / "infra" / "events" / "api-predict-v2.json").read_text())
+    event["body"] = json.dumps({"records": [first_record(data, model.schema)]})
+    for _ in range(200):
+        app.handler(event, None)
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(n):
+        app.handler(event, None)
+    profile.disable()
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(12)
+    lines = [line.rstrip() for line in out.getvalue().splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    return [
+        re.sub(r"/\S*/site-packages/", "", line).replace(str(ROOT) + "/", "")
+        for line in lines[start:]
+    ]
+
+
+# ---------------------------------------------------------------- 2. batch
+
+
+def make_big_csv(data: Path, target: str, rows: int, out: Path) -> int:
+    import csv
+
+    with open(data, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        drop = header.index(target)
+        body = [",".join(c for i, c in enumerate(r) if i != drop) + "\n" for r in reader]
+    written = 0
+    with open(out, "w") as fh:
+        fh.write(",".join(h for i, h in enumerate(header) if i != drop) + "\n")
+        while written < rows:
+            take = body[: rows - written]
+            fh.writelines(take)
+            written += len(take)
+    return written
+
+
+class LocalS3:
+    """The handful of S3 calls the batch path makes, on local files."""
+
+    class exceptions:  # noqa: N801 - mirrors boto3's client.exceptions
+        class NoSuchKey(Exception):
+            pass
+
+    def __init__(self, source: Path, sink_dir: Path):
+        self.source, self.sink = source, sink_dir
+        self.parts: dict[str, object] = {}
+
+    def _path(self, key):
+        return self.sink / key.replace("/", "__")
+
+    def head_object(self, Bucket, Key):  # noqa: N803 - boto3's names
+        return {"ETag": '"local"', "ContentLength": self.source.stat().st_size}
+
+    def get_object(self, Bucket, Key):  # noqa: N803
+        if Key.startswith("summaries/"):
+            raise self.exceptions.NoSuchKey(Key)
+        return {"Body": open(self.source, "rb")}  # noqa: SIM115 - closed by the reader
+
+    def put_object(self, Bucket, Key, Body, **kw):  # noqa: N803
+        self._path(Key).write_bytes(Body)
+
+    def create_multipart_upload(self, Bucket, Key, **kw):  # noqa: N803
+        self.parts[Key] = open(self._path(Key), "wb")  # noqa: SIM115
+        return {"UploadId": Key}
+
+    def upload_part(self, Bucket, Key, UploadId, PartNumber, Body):  # noqa: N803
+        self.parts[Key].write(Body)
+        return {"ETag": str(PartNumber)}
+
+    def complete_multipart_upload(self, Bucket, Key, UploadId, MultipartUpload):  # noqa: N803
+        self.parts.pop(Key).close()
+
+    def abort_multipart_upload(self, Bucket, Key, UploadId):  # noqa: N803
+        self.parts.pop(Key).close()
+
+    def delete_object(self, Bucket, Key):  # noqa: N803
+        self._path(Key).unlink(missing_ok=True)
+
+
+def batch_handler_worker(run: str, csv_path: str, sink: str) -> dict:
+    from lambda_fn import batch
+    from lambda_fn.config import Config
+    from lambda_fn.model import Model
+
+    model = Model.from_bytes((Path(run) / "model.onnx").read_bytes(), threads=1)
+    t = time.perf_counter()
+    summary = batch.score_object(
+        LocalS3(Path(csv_path), Path(sink)), "bench", "incoming/big.csv", model, Config()
+    )
+    return {
+        "rows": summary["rows_scored"],
+        "seconds": time.perf_counter() - t,
+        "timings": summary["timings"],
+    }
+
+
+def batch_pandas_worker(run: str, csv_path: str, sink: str) -> dict:
+    import joblib
+    import pandas as pd
+
+    model = joblib.load(Path(run) / "model.joblib")
+    for _, step in model.pipeline.steps:
+        if hasattr(step, "n_jobs"):
+            step.set_params(n_jobs=1)
+    schema = model.schema
+    t = time.perf_counter()
+    frame = pd.read_csv(
+        csv_path,
+        dtype={f.name: ("float32" if f.kind == "numeric" else str) for f in schema.features},
+    )
+    for f in schema.features:
+        if f.kind != "numeric":
+            frame[f.name] = frame[f.name].fillna("").astype(object)
+    p = model.predict_proba(frame)
+    frame["probability"] = p
+    frame["label"] = [
+        schema.positive_label if v >= model.threshold else schema.negative_label for v in p
+    ]
+    frame.to_csv(Path(sink) / "scored.csv", index=False)
+    return {"rows": len(frame), "seconds": time.perf_counter() - t}
+
+
+def run_worker(kind: str, *args: str) -> dict:
+    env = {**os.environ, **ONE_THREAD, **QUIET, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} worker failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def batch_compare(run: Path, data: Path, target: str, rows: int) -> dict:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for size in (rows // 2, rows):
+            csv_path = tmp / f"big-{size}.csv"
+            n = make_big_csv(data, target, size, csv_path)
+            entry = {"rows": n, "file_mb": csv_path.stat().st_size / 1e6}
+            for kind in ("handler", "pandas"):
+                sink = tmp / f"{kind}-{size}"
+                sink.mkdir()
+                entry[kind] = run_worker(f"batch-{kind}", str(run), str(csv_path), str(sink))
+                entry[kind]["rows_per_s"] = entry[kind]["rows"] / entry[kind]["seconds"]
+            entry["throughput_ratio"] = (
+                entry["handler"]["rows_per_s"] / entry["pandas"]["rows_per_s"]
+            )
+            entry["memory_ratio"] = entry["handler"]["peak_rss_mb"] / entry["pandas"]["peak_rss_mb"]
+            out["half" if size != rows else "full"] = entry
+            csv_path.unlink()
+    return out
+
+
+def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> dict:
+    """Share of onnxruntime kernel time per operator type, one thread."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from lambda_fn import batch
+    from lambda_fn.model import Model
+
+    model = Model.load(str(run / "model.onnx"))
+    with tempfile.TemporaryDirectory() as tmp:
+        csv_path = Path(tmp) / "sample.csv"
+        make_big_csv(data, target, rows, csv_path)
+        with open(csv_path) as fh:
+            records = batch._Records(fh)
+            _, header = records.header()
+            chunk = list(records)
+    index = {name: header.index(name) for name in model.schema.names}
+    columns = {}
+    for f in model.schema.features:
+        cells = [r[2][index[f.name]] for r in chunk]
+        columns[f.name] = (
+            batch._numbers(cells)[0]
+            if f.kind == "numeric"
+            else np.array(batch._categories(cells), dtype=object)
+        ).reshape(-1, 1)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.enable_profiling = True
+    options.profile_file_prefix = str(Path(tempfile.gettempdir()) / "ort-profile")
+    session = ort.InferenceSession(model.data, options)
+    session.run(None, columns)
+    path = Path(session.end_profiling())
+    totals = collections.Counter()
+    for event in json.loads(path.read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            totals[event["args"]["op_name"]] += event["dur"]
+    path.unlink(missing_ok=True)
+    whole = sum(totals.values()) or 1
+    return {op: round(t / whole, 3) for op, t in totals.most_common(5)}
+
+
+# ---------------------------------------------------------------- 3. cold start
+
+COLD = {
+    "handler": "import lambda_fn.app",
+    "pandas_sklearn_xgboost": (
+        "import pandas, sklearn, xgboost, joblib\n"
+        "joblib.load(os.environ['RUN_DIR'] + '/model.joblib')"
+    ),
+    "tensorflow_keras": (
+        "import tensorflow as tf, keras\nkeras.saving.load_model(os.environ['KERAS_FILE'])"
+    ),
+}
+
+
+def cold_start(run: Path, keras_file: Path | None, runs: int) -> dict:
+    env = {
+        **os.environ,
+        **QUIET,
+        "MODEL_PATH": str(run / "model.onnx"),
+        "PYTHONPATH": str(ROOT),
+        "RUN_DIR": str(run),
+        "KERAS_FILE": str(keras_file or ""),
+    }
+    env.pop("AWS_XRAY_DAEMON_ADDRESS", None)
+    out = {}
+    for name, body in COLD.items():
+        if name == "tensorflow_keras" and keras_file is None:
+            continue
+        code = f"import os, time\nt = time.perf_counter()\n{body}\nprint(time.perf_counter() - t)"
+        samples = []
+        for _ in range(runs):
+            proc = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=300,
+                check=True,
+            )
+            samples.append(float(proc.stdout.strip().splitlines()[-1]))
+        out[name] = {
+            "median_ms": statistics.median(samples) * 1000,
+            "runs": runs,
+            "min_ms": min(samples) * 1000,
+            "max_ms": max(samples) * 1000,
+        }
+    return out
+
+
+# ---------------------------------------------------------------- 4. size
+
+
+def _requirement_names(path: Path) -> list[str]:
+    names = []
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            if ";" in line and "linux" not in line.split(";")[1] and "sys_platform" in line:
+                continue
+            names.append(re.split(r"[=<>!~\[; ]", line)[0])
+    return names
+
+
+def _closure(names: list[str]) -> dict[str, int]:
+    """Installed bytes of each distribution in the dependency closure."""
+    seen: dict[str, int] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        key = name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        size = 0
+        for f in dist.files or []:
+            path = Path(f.locate())
+            if path.is_file():
+                size += path.stat().st_size
+        seen[key] = size
+        for req in dist.requires or []:
+            if "extra ==" in req:
+                continue
+            todo.append(re.split(r"[=<>!~\[; (]", req)[0])
+    return seen
+
+
+def deployment_size(run: Path, keras_run: Path | None) -> dict:
+    serving = _closure(_requirement_names(ROOT / "lambda_fn" / "requirements.txt"))
+    sklearn_stack = _closure(
+        [
+            "pandas",
+            "scikit-learn",
+            "imbalanced-learn",
+            "xgboost-cpu",
+            "joblib",
+            "boto3",
+            "aws-lambda-powertools",
+        ]
+    )
+    tf_stack = _closure(
+        [
+            "pandas",
+            "scikit-learn",
+            "imbalanced-learn",
+            "tensorflow-cpu",
+            "keras",
+            "joblib",
+            "boto3",
+            "aws-lambda-powertools",
+        ]
+    )
+    model_mb = (run / "model.onnx").stat().st_size / 1e6
+    mb = 1e6
+    out = {
+        "serving_mb": sum(serving.values()) / mb + model_mb,
+        "serving_packages": len(serving),
+        "model_onnx_mb": model_mb,
+        "pipeline_xgboost_stack_mb": sum(sklearn_stack.values()) / mb
+        + (run / "model.joblib").stat().st_size / mb,
+        "pipeline_keras_stack_mb": sum(tf_stack.values()) / mb,
+        "largest_serving_packages_mb": {
+            k: round(v / mb, 1) for k, v in sorted(serving.items(), key=lambda kv: -kv[1])[:5]
+        },
+    }
+    if keras_run is not None:
+        out["pipeline_keras_stack_mb"] += (keras_run / "model.joblib").stat().st_size / mb
+    return out
+
+
+# ---------------------------------------------------------------- 5. training time
+
+
+def training_times(runs_dir: Path | None) -> dict:
+    out = {}
+    if runs_dir is None:
+        return out
+    for name in ("marketing-quick", "marketing-full", "telecom-quick", "telecom-full"):
+        path = runs_dir / name / "run.json"
+        if path.exists():
+            info = json.loads(path.read_text())
+            out[name] = {
+                "seconds": info.get("elapsed_seconds"),
+                "candidates": len(info["learners_searched"]) * len(info["strategies_searched"]),
+                "rows": info["data"]["rows"],
+                "created": info["created"],
+            }
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def markdown(f: dict, command: str) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{command}`",
+        "(`make bench`) on this project's machine (2 cores); every comparison was",
+        "measured side by side in that one run. Rerun the command to check.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+    ]
+    s = f["single_record"]["winner"]
+    b = f["batch"]["full"]
+    c = f["cold_start"]
+    z = f["size"]
+    lines += [
+        f"| single-record p50 ≤ 150 µs | {s['handler']['p50_us']:.0f} µs | "
+        f"{_verdict(s['handler']['p50_us'] <= 150)} |",
+        f"| ≥ 30× faster than pandas + scikit-learn | {s['speedup_vs_pandas']:.0f}× | "
+        f"{_verdict(s['speedup_vs_pandas'] >= 30)} |",
+        f"| batch rows/s ≥ 1× pandas (one thread each) | {b['throughput_ratio']:.2f}× | "
+        f"{_verdict(b['throughput_ratio'] >= 1)} |",
+        f"| batch peak memory ≤ 50 % of pandas | {b['memory_ratio']:.0%} | "
+        f"{_verdict(b['memory_ratio'] <= 0.5)} |",
+        f"| cold start ≤ 350 ms | {c['handler']['median_ms']:.0f} ms | "
+        f"{_verdict(c['handler']['median_ms'] <= 350)} |",
+        f"| serving install ≤ 350 MB | {z['serving_mb']:.0f} MB | "
+        f"{_verdict(z['serving_mb'] <= 350)} |",
+        "",
+        "## 1. Single-record `POST /predict`",
+        "",
+        "In process; p50 and p99 in µs.",
+        "",
+    ]
+    labels = {
+        "handler": "`lambda_fn.app.handler`: event JSON in, response JSON out",
+        "pandas_pipeline": "pandas DataFrame from the JSON + pipeline `predict_proba` + `json.dumps`",
+        "keras_direct": "the Keras network called directly, `model(x)`, on the encoded row",
+        "onnxruntime_run": "bare onnxruntime `run` of the prebuilt row, one thread",
+        "onnxruntime_run_all_vcpus": "bare onnxruntime `run`, all vCPUs",
+    }
+    for name, r in f["single_record"].items():
+        lines += [
+            f"**{name}** ({r['learner']} + {r['strategy']})",
+            "",
+            "| path | p50 | p99 |",
+            "|---|---|---|",
+        ]
+        for key, label in labels.items():
+            if key in r:
+                lines.append(f"| {label} | {r[key]['p50_us']:.0f} | {r[key]['p99_us']:.0f} |")
+        lines += ["", f"Handler vs pandas path: {r['speedup_vs_pandas']:.0f}× faster at p50.", ""]
+    lines += [
+        "Where the handler's time goes (cProfile, quick-preset winner, own time):",
+        "",
+        "```",
+        *f["handler_profile"],
+        "```",
+        "",
+        "## 2. Batch CSV scoring (one thread each)",
+        "",
+        "The handler's S3 path (stream, parse, score, write) against pandas `read_csv` +",
+        "`predict_proba` + `to_csv`, on the marketing data repeated; each in a fresh",
+        "process; S3 is a stand-in on local disk for both (`LocalS3` in the script), so",
+        "neither process holds the file in memory. Peak memory is the process maximum RSS.",
+        "",
+        "| rows | file MB | handler rows/s | pandas rows/s | ratio | handler peak MB | "
+        "pandas peak MB | memory ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in f["batch"].values():
+        lines.append(
+            f"| {entry['rows']:,} | {entry['file_mb']:.0f} | {entry['handler']['rows_per_s']:,.0f} "
+            f"| {entry['pandas']['rows_per_s']:,.0f} | {entry['throughput_ratio']:.2f} "
+            f"| {entry['handler']['peak_rss_mb']:.0f} | {entry['pandas']['peak_rss_mb']:.0f} "
+            f"| {entry['memory_ratio']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Handler time split at full size (seconds): {b['handler']['timings']}.",
+        f"Inside onnxruntime, kernel time by operator: {f['onnxruntime_operator_share']}.",
+        "",
+    ]
+    if b["throughput_ratio"] < 1:
+        lines += [
+            "The throughput target is missed. Almost all of the handler's time is the",
+            "onnxruntime `TreeEnsembleClassifier` kernel (see the operator shares above):",
+            "onnxruntime walks this model's 1,000 trees more slowly than XGBoost's native",
+            "predictor, which the pandas path uses, while parsing and writing CSV cost the",
+            "handler less than `read_csv` and `to_csv` cost pandas. The memory target",
+            "holds, and the handler's memory stays flat as the file doubles while",
+            "pandas' grows with it.",
+            "",
+        ]
+    lines += [
+        "## 3. Cold start",
+        "",
+        f"Fresh process, median of {c['handler']['runs']} runs.",
+        "",
+        "| what | median ms | min | max |",
+        "|---|---|---|---|",
+    ]
+    cold_labels = {
+        "handler": "import `lambda_fn.app` and load the ONNX model",
+        "pandas_sklearn_xgboost": "import pandas + scikit-learn + xgboost, load the pipeline",
+        "tensorflow_keras": "import TensorFlow, load the Keras model",
+    }
+    for key, label in cold_labels.items():
+        if key in c:
+            lines.append(
+                f"| {label} | {c[key]['median_ms']:.0f} | {c[key]['min_ms']:.0f} "
+                f"| {c[key]['max_ms']:.0f} |"
+            )
+    lines += [
+        "",
+        "X-Ray is off here; with active tracing the Powertools Tracer adds the",
+        "aws_xray_sdk import to the function's init.",
+        "",
+        "## 4. Deployment size",
+        "",
+        "Installed bytes of each dependency closure, read from the installed",
+        "packages' file lists, plus the model file.",
+        "",
+        "| stack | MB |",
+        "|---|---|",
+        f"| `lambda_fn/requirements.txt` + `model.onnx` ({z['model_onnx_mb']:.1f} MB) | "
+        f"{z['serving_mb']:.0f} |",
+        f"| pandas + scikit-learn + imbalanced-learn + XGBoost (+ boto3, Powertools) + "
+        f"pipeline | {z['pipeline_xgboost_stack_mb']:.0f} |",
+        f"| the same with TensorFlow + Keras, to serve the network | "
+        f"{z['pipeline_keras_stack_mb']:.0f} |",
+        "",
+        f"Largest serving packages (MB): {z['largest_serving_packages_mb']}.",
+        "",
+        "## 5. Training time",
+        "",
+    ]
+    if f["training"]:
+        lines += ["| run | rows | candidates | seconds |", "|---|---|---|---|"]
+        for name, t in f["training"].items():
+            secs = f"{t['seconds']:.0f}" if t["seconds"] is not None else "not recorded"
+            lines.append(f"| {name} | {t['rows']:,} | {t['candidates']} | {secs} |")
+        lines += ["", "From the run folders of `make results` (`elapsed_seconds` in run.json).", ""]
+    else:
+        lines += ["No run folders given (`--runs`); `make results` writes them.", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="benchmarks")
+    p.add_argument("--run", default=str(ROOT / "artifacts"), help="quick-preset winner, exported")
+    p.add_argument("--keras-run", help="a Keras run folder, exported")
+    p.add_argument("--data", default=str(ROOT / "data" / "marketing_data.csv"))
+    p.add_argument("--target", default="y")
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--requests", type=int, default=5000)
+    p.add_argument("--cold-runs", type=int, default=10)
+    p.add_argument("--runs", help="folder with the run folders of `make results`")
+    p.add_argument("--json", help="write the figures here")
+    p.add_argument("--markdown", help="write the report here")
+    p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    os.environ.update(QUIET)
+    if args.worker:
+        kind, *rest = args.worker
+        worker = batch_handler_worker if kind == "batch-handler" else batch_pandas_worker
+        result = worker(*rest)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return 0
+    run, data = Path(args.run), Path(args.data)
+    keras_run = Path(args.keras_run) if args.keras_run else None
+    os.environ["MODEL_PATH"] = str(run / "model.onnx")
+    figures = {"single_record": {"winner": single_record(run, data, args.requests)}}
+    keras_file = None
+    if keras_run is not None:
+        figures["single_record"]["keras"] = single_record(keras_run, data, args.requests)
+        import joblib
+
+        net = dict(joblib.load(keras_run / "model.joblib").inference_steps())["model"].model_
+        keras_file = Path(tempfile.mkdtemp()) / "network.keras"
+        net.save(keras_file)
+    figures["handler_profile"] = handler_profile(run, data)
+    figures["batch"] = batch_compare(run, data, args.target, args.rows)
+    figures["onnxruntime_operator_share"] = operator_profile(run, data, args.target)
+    figures["cold_start"] = cold_start(run, keras_file, args.cold_runs)
+    figures["size"] = deployment_size(run, keras_run)
+    figures["training"] = training_times(Path(args.runs) if args.runs else None)
+    command = "python scripts/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = markdown(figures, command)
+    print(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

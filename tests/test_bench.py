@@ -1,0 +1,84 @@
+"""The benchmark keeps working (tiny sizes; its timings are printed, never asserted)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, make_frame
+
+
+def test_bench_runs_and_reports_every_section(model_path, tmp_path):
+    from export.cli import run as export_run
+    from train.cli import run as train_run
+
+    data = tmp_path / "data.csv"
+    make_frame(n=300, seed=4).to_csv(data, index=False)
+    keras_run = tmp_path / "keras"
+    assert (
+        train_run(
+            [
+                "--data",
+                str(data),
+                "--target",
+                "y",
+                "--models",
+                "keras",
+                "--samplers",
+                "none",
+                "--folds",
+                "2",
+                "--out",
+                str(keras_run),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert export_run(["--run", str(keras_run)]) == 0
+    out, report = tmp_path / "bench.json", tmp_path / "bench.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "scripts/bench.py",
+            "--run",
+            str(model_path.parent),
+            "--keras-run",
+            str(keras_run),
+            "--data",
+            str(data),
+            "--rows",
+            "2000",
+            "--requests",
+            "30",
+            "--cold-runs",
+            "1",
+            "--runs",
+            str(tmp_path),
+            "--json",
+            str(out),
+            "--markdown",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert set(figures["single_record"]) == {"winner", "keras"}
+    assert "keras_direct" in figures["single_record"]["keras"]
+    assert figures["batch"]["full"]["handler"]["rows"] == figures["batch"]["full"]["pandas"]["rows"]
+    assert figures["batch"]["full"]["rows"] == 2000 and figures["batch"]["half"]["rows"] == 1000
+    assert set(figures["cold_start"]) == {"handler", "pandas_sklearn_xgboost", "tensorflow_keras"}
+    assert 0 < figures["size"]["serving_mb"] < figures["size"]["pipeline_keras_stack_mb"]
+    text = report.read_text()
+    for heading in (
+        "## Targets",
+        "## 1. Single-record",
+        "## 2. Batch",
+        "## 3. Cold start",
+        "## 4. Deployment size",
+        "## 5. Training time",
+    ):
+        assert heading in text
