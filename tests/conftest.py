@@ -90,6 +90,7 @@ def model_path(tmp_path_factory):
                 "--out",
                 str(run),
                 "--no-progress",
+                "--no-report",
             ]
         )
         == 0

@@ -30,6 +30,7 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
                 "--out",
                 str(keras_run),
                 "--no-progress",
+                "--no-report",
             ]
         )
         == 0

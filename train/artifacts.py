@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -104,8 +105,15 @@ def _json(path: Path, data) -> None:
 
 
 def write_run(
-    out: Path, result: SearchResult, dataset, config, command: list[str], elapsed_seconds=None
+    out: Path,
+    result: SearchResult,
+    dataset,
+    config,
+    command: list[str],
+    elapsed_seconds=None,
+    extra=None,
 ) -> dict:
+    """extra(folder, run_info) may add files (the report) before the swap."""
     """Write into a sibling temp folder, then swap it into place."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -121,29 +129,31 @@ def write_run(
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-        _json(
-            tmp / RUN_FILE,
-            {
-                "run_format": RUN_FORMAT,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "command": command,
-                "data": {
-                    "source": dataset.source,
-                    "sha256": dataset.sha256,
-                    "rows": int(len(dataset.y)),
-                    "notes": dataset.notes,
-                },
-                "learner": result.model.learner,
-                "strategy": result.model.strategy,
-                "threshold": result.model.threshold,
-                "seed": config.seed,
-                "elapsed_seconds": elapsed_seconds,
-                "folds": config.folds,
-                "learners_searched": config.learners,
-                "strategies_searched": config.strategies,
-                "packages": package_versions(),
+        run_info = {
+            "run_format": RUN_FORMAT,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command,
+            "data": {
+                "source": dataset.source,
+                "sha256": dataset.sha256,
+                "rows": int(len(dataset.y)),
+                "notes": dataset.notes,
             },
-        )
+            "learner": result.model.learner,
+            "strategy": result.model.strategy,
+            "threshold": result.model.threshold,
+            "seed": config.seed,
+            "elapsed_seconds": elapsed_seconds,
+            "folds": config.folds,
+            "learners_searched": config.learners,
+            "strategies_searched": config.strategies,
+            "packages": package_versions(),
+        }
+        if extra is not None:
+            started = time.perf_counter()
+            extra(tmp, run_info)
+            run_info["report_seconds"] = time.perf_counter() - started
+        _json(tmp / RUN_FILE, run_info)
         if out.exists():
             old = out.with_name(f".{out.name}-old-{os.getpid()}")
             os.replace(out, old)

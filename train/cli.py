@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     p.add_argument("--out", default="artifacts", help="run folder to write (default: artifacts)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
     return p
 
 
@@ -233,13 +234,22 @@ def run(argv: list[str]) -> int:
             return tqdm(total=total, unit="fit", file=sys.stderr, dynamic_ncols=True)
 
     result = run_search(dataset, config, progress_factory)
+    command = ["python", "-m", "train", *argv]
+    extra = None
+    if not args.no_report:
+        from train import report
+
+        def extra(folder, info):
+            report.write(folder, dataset, result, config, command, info)
+
     metrics = write_run(
         out,
         result,
         dataset,
         config,
-        ["python", "-m", "train", *argv],
+        command,
         elapsed_seconds=time.perf_counter() - started,
+        extra=extra,
     )
     print()
     print(format_leaderboard(leaderboard_rows(result, config.metric), config.metric))
@@ -255,7 +265,7 @@ def run(argv: list[str]) -> int:
         f"test split ({metrics['n_test']} rows, evaluated once): ROC AUC {metrics['roc_auc']:.3f}"
         f"  PR AUC {metrics['pr_auc']:.3f}  F1 {metrics['f1']:.3f}  precision "
         f"{metrics['precision']:.3f}  recall {metrics['recall']:.3f}  MCC {metrics['mcc']:.3f}\n"
-        f"wrote {out}/"
+        f"wrote {out}/" + ("" if args.no_report else f" (report: {out}/report.html)")
     )
     return 0
 

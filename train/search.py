@@ -109,6 +109,9 @@ class SearchResult:
     X_test: pd.DataFrame
     y_test: np.ndarray
     n_train: int
+    X_train: pd.DataFrame | None = None
+    y_train: np.ndarray | None = None
+    ratio: float = 1.0
 
 
 def skipped_reason(learner: str, strategy: str) -> str | None:
@@ -326,4 +329,7 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
         X_test=X_test,
         y_test=y_test,
         n_train=len(y_train),
+        X_train=X_train,
+        y_train=y_train,
+        ratio=ratio,
     )

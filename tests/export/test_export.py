@@ -38,6 +38,7 @@ def train_and_export(csv_path, tmp_path, learner, strategy, *extra):
             "--out",
             str(run),
             "--no-progress",
+            "--no-report",
             *extra,
         ]
     )
