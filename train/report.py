@@ -236,13 +236,27 @@ def confusion(y: np.ndarray, p: np.ndarray, threshold: float, schema) -> Figure:
     return Figure("confusion", "Confusion matrix", _png(fig))
 
 
+def _prf(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 of `p >= t` for many t at once."""
+    order = np.sort(p)
+    positives = np.sort(p[y == 1])
+    predicted = len(p) - np.searchsorted(order, thresholds, side="left")
+    tp = len(positives) - np.searchsorted(positives, thresholds, side="left")
+    precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
+    recall = tp / max(len(positives), 1)
+    f1 = np.where(
+        precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0
+    )
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
 def threshold_sweep(y: np.ndarray, p: np.ndarray, threshold: float) -> Figure:
     plt = _plt()
     grid = np.unique(np.quantile(p, np.linspace(0, 1, 201)))
-    rows = [evaluate.threshold_metrics(y, p, t) for t in grid]
+    curves = _prf(y, p, grid)
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for k, key in enumerate(("precision", "recall", "f1")):
-        ax.plot(grid, [r[key] for r in rows], color=COLOURS[k], label=key)
+        ax.plot(grid, curves[key], color=COLOURS[k], label=key)
     ax.axvline(
         threshold, color="black", linestyle="--", linewidth=1, label=f"chosen {threshold:.3f}"
     )
@@ -339,7 +353,8 @@ def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, seed: in
         if y[i].min() == y[i].max():
             continue
         m = evaluate.ranking_metrics(y[i], p[i])
-        m.update(evaluate.threshold_metrics(y[i], p[i], threshold))
+        for k, v in _prf(y[i], p[i], np.array([threshold])).items():
+            m[k] = float(v[0])
         for k in keys:
             samples[k].append(m[k])
     return {
