@@ -36,7 +36,7 @@ class Config:
     scored_prefix: str = "scored/"
     errors_prefix: str = "errors/"
     summary_prefix: str = "summaries/"
-    chunk_rows: int = 50_000
+    chunk_rows: int = 10_000
     part_bytes: int = 16 * 1024 * 1024
 
     @classmethod
