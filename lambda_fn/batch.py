@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import time
 import zlib
@@ -184,7 +185,7 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
 
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     raw = gzip.GzipFile(fileobj=body) if key.lower().endswith(".gz") else body
-    text = io.TextIOWrapper(io.BufferedReader(raw, 1 << 20), encoding="utf-8-sig", newline="")
+    text = _decoded_lines(io.BufferedReader(raw, 1 << 20))
     summary = {
         "key": key,
         "source": {"bucket": bucket, "key": key, "etag": etag, "bytes": head["ContentLength"]},
@@ -211,15 +212,9 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
         index = {name: header.index(name) for name in model.schema.names}
         chunk: list[tuple[int, str, list[str]]] = []
         try:
-            for record in rows:
-                chunk.append(record)
-                if len(chunk) >= config.chunk_rows:
-                    _score_chunk(
-                        chunk, len(header), index, model, scored, error_lines, counts, timings
-                    )
-                    chunk = []
+            while chunk := rows.take(config.chunk_rows):
+                _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
         except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-            _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
             chunk = []
             error_lines.rows([[rows.line_num + 1, "", "", f"file unreadable from here: {exc}"]])
             summary["truncated"] = f"stopped at line {rows.line_num + 1}: {exc}"
@@ -259,6 +254,25 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     return summary
 
 
+class _Undecodable(str):
+    """Stands for a line that is not UTF-8; the row is rejected, not the file."""
+
+
+def _decoded_lines(binary):
+    """Text lines, decoded one by one so that one bad line costs one row."""
+    first = True
+    for line in binary:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            yield _Undecodable("")
+            continue
+        if first:
+            text = text.removeprefix("\ufeff")
+            first = False
+        yield text
+
+
 class _Records:
     """(line number, raw text, fields) per CSV record.
 
@@ -271,6 +285,32 @@ class _Records:
     def __init__(self, text):
         self.lines = iter(text)
         self.line_num = 0
+        self._pending: BaseException | None = None
+
+    def take(self, n: int) -> list[tuple[int, str, list[str]]]:
+        """Up to n records. A read error is raised on the call after the one
+        that returns the rows read before it, so no row goes uncounted."""
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            raise error
+        lines: list[str] = []
+        try:
+            lines.extend(itertools.islice(self.lines, n))
+        except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
+            self._pending = exc
+        if any('"' in line or isinstance(line, _Undecodable) for line in lines):
+            self.lines = itertools.chain(lines, self.lines)
+            records = []
+            try:
+                for _ in range(len(lines)):
+                    records.append(next(self))
+            except StopIteration:
+                pass
+            return records
+        start = self.line_num
+        self.line_num += len(lines)
+        raws = [line.rstrip("\r\n") for line in lines]
+        return [(start + k + 1, raw, raw.split(",") if raw else []) for k, raw in enumerate(raws)]
 
     def _next_line(self) -> str:
         line = next(self.lines)
@@ -295,6 +335,8 @@ class _Records:
             line = self._next_line()
         except StopIteration:
             return "", None
+        if isinstance(line, _Undecodable):
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, "the header is not UTF-8 text")
         raw, fields = self._quoted(line) if '"' in line else (line.rstrip("\r\n"), None)
         if fields is None:
             fields = raw.split(",") if raw else []
@@ -303,9 +345,11 @@ class _Records:
     def __iter__(self):
         return self
 
-    def __next__(self) -> tuple[int, str, list[str]]:
+    def __next__(self) -> tuple[int, str, list[str] | None]:
         line = self._next_line()
         start = self.line_num
+        if isinstance(line, _Undecodable):
+            return start, "", None
         if '"' in line:
             raw, fields = self._quoted(line)
         else:
@@ -337,17 +381,20 @@ def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timing
         return
     t = time.perf_counter()
     bad: list[list] = []
-    good = [r for r in chunk if len(r[2]) == width]
+    good = [r for r in chunk if r[2] is not None and len(r[2]) == width]
     if len(good) < len(chunk):
         for line, _, fields in chunk:
-            if len(fields) != width:
+            if fields is None:
+                bad.append([line, "", "", "not valid UTF-8 text"])
+            elif len(fields) != width:
                 what = "blank line" if not fields else f"expected {width} fields, got {len(fields)}"
                 bad.append([line, "", "", what])
     columns = {}
     keep = np.ones(len(good), dtype=bool)
+    transposed = list(zip(*[r[2] for r in good], strict=True)) if good else []
     for f in model.schema.features:
         i = index[f.name]
-        cells = [r[2][i] for r in good]
+        cells = transposed[i] if good else []
         if f.kind == NUMERIC:
             values, problems = _numbers(cells)
             for j, value in problems:
@@ -389,13 +436,16 @@ def _csv_cell(value: str) -> str:
 
 
 def _categories(cells: list[str]) -> list[str]:
-    """Training's reading of a categorical cell: stripped, missing tokens -> ""."""
-    out = []
-    for c in cells:
-        if c != c.strip():
-            c = c.strip()
-        out.append(MISSING_CATEGORY if c in MISSING_TOKENS else c)
-    return out
+    """Training's reading of a categorical cell: stripped, missing tokens -> "".
+
+    Decided once per distinct value (a column holds few), then looked up."""
+    mapping = {}
+    for value in set(cells):
+        stripped = value.strip()
+        mapping[value] = MISSING_CATEGORY if stripped in MISSING_TOKENS else stripped
+    if all(key == value for key, value in mapping.items()):
+        return cells
+    return [mapping[c] for c in cells]
 
 
 def _numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:

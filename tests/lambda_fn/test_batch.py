@@ -202,3 +202,13 @@ def test_quoted_fields_with_commas_and_newlines_pass_through_unchanged(app, s3):
     out = rows(read(s3, "scored/q.csv"))
     assert out[2][0] == "C-1,\nsecond line"
     assert [r[:-2] for r in out[1:]] == rows(body)[1:]
+
+
+def test_a_line_that_is_not_utf8_is_rejected_alone(app, s3):
+    good = features_csv(30).encode()
+    body = good + b"C9,\xff\xfe,1,2,basic,north\n" + features_csv(5).split("\n", 1)[1].encode()
+    s3.put_object(Bucket=BUCKET, Key="incoming/broken.csv", Body=body)
+    summary = app.handler(s3_event("incoming/broken.csv"), None)["files"][0]
+    assert summary["status"] == "scored"
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (36, 35, 1)
+    assert rows(read(s3, "errors/broken.csv"))[1] == ["32", "", "", "not valid UTF-8 text"]
