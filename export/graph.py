@@ -214,7 +214,7 @@ def _binary_trees_as_margin(model_proto: onnx.ModelProto) -> str | None:
     for XGBoost) for a TreeEnsembleRegressor on the margin and a Sigmoid.
 
     Same trees, same sums; onnxruntime's regressor kernel skips the
-    classifier's per-class bookkeeping and runs about 15 % faster on the
+    classifier's per-class bookkeeping and runs faster on the
     1000-tree default model. Returns the [N, 1] positive-probability tensor,
     or None when the graph has no such node (parity still checks the result).
     """
