@@ -26,8 +26,8 @@ import numpy as np
 
 from lambda_fn.config import Config
 from lambda_fn.model import Model
-from lambda_fn.schema import MISSING_CATEGORY, NUMERIC
-from lambda_fn.validation import MISSING_TOKENS, cell_number
+from lambda_fn.schema import MISSING_CATEGORY, MISSING_TOKENS, NUMERIC
+from lambda_fn.validation import cell_number
 
 SUFFIXES = (".csv", ".csv.gz")
 csv.field_size_limit(10 * 1024 * 1024)

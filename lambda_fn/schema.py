@@ -21,6 +21,12 @@ KINDS = (NUMERIC, CATEGORICAL)
 # the one-hot encoder learns it as an ordinary category.
 MISSING_CATEGORY = ""
 
+# CSV cells that mean "missing", in training (pandas na_values) and in the S3
+# batch path alike: pandas' defaults plus common spreadsheet placeholders.
+MISSING_TOKENS = frozenset(
+    ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "#N/A"]
+)
+
 
 @dataclass(frozen=True)
 class Feature:

@@ -8,12 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lambda_fn.schema import MISSING_CATEGORY, NUMERIC, Schema
-
-# CSV cells read as missing, as training reads them (train/data.py).
-MISSING_TOKENS = frozenset(
-    ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "#N/A"]
-)
+from lambda_fn.schema import MISSING_CATEGORY, MISSING_TOKENS, NUMERIC, Schema
 
 
 class NonFinite:

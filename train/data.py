@@ -15,28 +15,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lambda_fn.schema import CATEGORICAL, MISSING_CATEGORY, NUMERIC, Feature, Schema
+from lambda_fn.schema import (
+    CATEGORICAL,
+    MISSING_CATEGORY,
+    MISSING_TOKENS,
+    NUMERIC,
+    Feature,
+    Schema,
+)
 
 log = logging.getLogger(__name__)
 
-# Tokens read as "missing" in any column. pandas' defaults plus the usual
-# placeholders found in exported spreadsheets.
-MISSING_TOKENS = [
-    "",
-    "NA",
-    "N/A",
-    "n/a",
-    "na",
-    "NaN",
-    "nan",
-    "NULL",
-    "null",
-    "None",
-    "none",
-    "?",
-    "-",
-    "#N/A",
-]
 # The exported graph's output names; a feature may not be called the same.
 RESERVED_NAMES = frozenset({"probability", "label"})
 # Below this many rows a unique column is not evidence of an identifier.
@@ -99,7 +88,7 @@ def parse_csv(raw: bytes, source: str) -> pd.DataFrame:
             io.BytesIO(raw),
             dtype=str,
             keep_default_na=False,
-            na_values=MISSING_TOKENS,
+            na_values=sorted(MISSING_TOKENS),
             skipinitialspace=True,
             compression=compression,
         )

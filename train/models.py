@@ -64,7 +64,7 @@ def _xgboost(seed, weighted, ratio):
     from xgboost import XGBClassifier
 
     # Many shallow trees with a small learning rate: the best 5-fold CV score
-    # on the marketing train split among the few settings tried (docs/results.md).
+    # on the marketing train split among the few settings tried during development.
     return XGBClassifier(
         n_estimators=1000,
         learning_rate=0.02,
