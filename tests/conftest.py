@@ -62,38 +62,33 @@ def shared_csv(name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    """Train (xgboost + class weights, so calibrated) and export on generated data."""
+def train_and_export(data, run, *options: str):
+    """A real training run on `data` into `run`, then export; both must succeed."""
     from export.cli import run as export_run
     from train.cli import run as train_run
 
+    args = ["--data", str(data), "--target", "y", "--out", str(run), "--no-progress"]
+    assert train_run([*args, "--no-report", *options]) == 0
+    assert export_run(["--run", str(run)]) == 0
+    return run
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """Train (xgboost + class weights, so calibrated) and export on generated data."""
     folder = tmp_path_factory.mktemp("model")
     data = folder / "customers.csv"
     make_frame(n=800, seed=3).to_csv(data, index=False)
-    run = folder / "run"
-    assert (
-        train_run(
-            [
-                "--data",
-                str(data),
-                "--target",
-                "y",
-                "--models",
-                "xgboost",
-                "--samplers",
-                "class_weight",
-                "--folds",
-                "3",
-                "--sum",
-                "age_calls=age+calls",
-                "--out",
-                str(run),
-                "--no-progress",
-                "--no-report",
-            ]
-        )
-        == 0
+    run = train_and_export(
+        data,
+        folder / "run",
+        "--models",
+        "xgboost",
+        "--samplers",
+        "class_weight",
+        "--folds",
+        "3",
+        "--sum",
+        "age_calls=age+calls",
     )
-    assert export_run(["--run", str(run)]) == 0
     return run / "model.onnx"

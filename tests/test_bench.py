@@ -4,38 +4,15 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT, make_frame
+from tests.conftest import ROOT, make_frame, train_and_export
 
 
 def test_bench_runs_and_reports_every_section(model_path, tmp_path):
-    from export.cli import run as export_run
-    from train.cli import run as train_run
-
     data = tmp_path / "data.csv"
     make_frame(n=300, seed=4).to_csv(data, index=False)
-    keras_run = tmp_path / "keras"
-    assert (
-        train_run(
-            [
-                "--data",
-                str(data),
-                "--target",
-                "y",
-                "--models",
-                "keras",
-                "--samplers",
-                "none",
-                "--folds",
-                "2",
-                "--out",
-                str(keras_run),
-                "--no-progress",
-                "--no-report",
-            ]
-        )
-        == 0
+    keras_run = train_and_export(
+        data, tmp_path / "keras", "--models", "keras", "--samplers", "none", "--folds", "2"
     )
-    assert export_run(["--run", str(keras_run)]) == 0
     out, report = tmp_path / "bench.json", tmp_path / "bench.md"
     proc = subprocess.run(
         [
