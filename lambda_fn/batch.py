@@ -19,7 +19,9 @@ import itertools
 import json
 import time
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -185,7 +187,6 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
 
     body = s3.get_object(Bucket=bucket, Key=key)["Body"]
     raw = gzip.GzipFile(fileobj=body) if key.lower().endswith(".gz") else body
-    text = _decoded_lines(io.BufferedReader(raw, 1 << 20))
     summary = {
         "key": key,
         "source": {"bucket": bucket, "key": key, "etag": etag, "bytes": head["ContentLength"]},
@@ -199,23 +200,23 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     error_lines.rows([["line", "column", "value", "reason"]])
     timings = {"parse_seconds": 0.0, "score_seconds": 0.0, "write_seconds": 0.0}
     counts = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0}
-    rows = _Records(text)
+    rows = _Records(io.BufferedReader(raw, 1 << 20))
     try:
         try:
             header_raw, header = rows.header()
-        except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
+        except _READ_ERRORS as exc:
             raise _Rejected([[1, "", "", f"unreadable file: {exc}"]]) from exc
         problems = _header_problems(header, model)
         if problems:
             raise _Rejected(problems)
         scored.write((header_raw + ",probability,label\n").encode("utf-8"))
         index = {name: header.index(name) for name in model.schema.names}
-        chunk: list[tuple[int, str, list[str]]] = []
+        chunk: _Chunk | None = None
         try:
-            while chunk := rows.take(config.chunk_rows):
+            while chunk := rows.take(config.chunk_rows, len(header)):
                 _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
-        except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-            chunk = []
+        except _READ_ERRORS as exc:
+            chunk = None
             error_lines.rows([[rows.line_num + 1, "", "", f"file unreadable from here: {exc}"]])
             summary["truncated"] = f"stopped at line {rows.line_num + 1}: {exc}"
         _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
@@ -254,108 +255,169 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     return summary
 
 
-class _Undecodable(str):
-    """Stands for a line that is not UTF-8; the row is rejected, not the file."""
+_READ_ERRORS = (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error)
 
 
-def _decoded_lines(binary):
-    """Text lines, decoded one by one so that one bad line costs one row."""
-    first = True
-    for line in binary:
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            yield _Undecodable("")
-            continue
-        if first:
-            text = text.removeprefix("\ufeff")
-            first = False
-        yield text
+class _Chunk(NamedTuple):
+    """Up to CHUNK_ROWS records, split into fields.
+
+    `fields` holds the fields of the well-formed rows one row after another
+    (`width` per row), so that a column is the slice fields[i::width];
+    `rejected` holds [line, "", "", reason] for the rows that could not be
+    split into `width` fields."""
+
+    lines: Sequence[int]
+    raws: list[str]
+    fields: list[str]
+    rejected: list[list]
 
 
 class _Records:
-    """(line number, raw text, fields) per CSV record.
+    """CSV records from a binary stream of lines, a chunk at a time.
 
-    Lines without a quote are split on commas directly and written back as
-    they came, which is several times faster than the csv module both ways;
-    a line with a quote goes through csv, pulling continuation lines when a
-    quoted field spans lines. `line_num` is the last physical line read.
+    The usual chunk (UTF-8, no quote, no bare carriage return) is decoded and
+    split as one string, which is several times faster than the csv module or
+    a split per line; the rows' text is written back as it came. Otherwise
+    the chunk is read line by line: a line that is not UTF-8 costs one row,
+    and a quoted field may pull continuation lines. `line_num` is the last
+    physical line read.
     """
 
-    def __init__(self, text):
-        self.lines = iter(text)
+    def __init__(self, binary):
+        self.lines = iter(binary)
         self.line_num = 0
         self._pending: BaseException | None = None
-
-    def take(self, n: int) -> list[tuple[int, str, list[str]]]:
-        """Up to n records. A read error is raised on the call after the one
-        that returns the rows read before it, so no row goes uncounted."""
-        if self._pending is not None:
-            error, self._pending = self._pending, None
-            raise error
-        lines: list[str] = []
-        try:
-            lines.extend(itertools.islice(self.lines, n))
-        except (UnicodeDecodeError, csv.Error, OSError, EOFError) as exc:
-            self._pending = exc
-        if any('"' in line or isinstance(line, _Undecodable) for line in lines):
-            self.lines = itertools.chain(lines, self.lines)
-            records = []
-            try:
-                for _ in range(len(lines)):
-                    records.append(next(self))
-            except StopIteration:
-                pass
-            return records
-        start = self.line_num
-        self.line_num += len(lines)
-        raws = [line.rstrip("\r\n") for line in lines]
-        return [(start + k + 1, raw, raw.split(",") if raw else []) for k, raw in enumerate(raws)]
-
-    def _next_line(self) -> str:
-        line = next(self.lines)
-        self.line_num += 1
-        return line
-
-    def _quoted(self, first: str) -> tuple[str, list[str]]:
-        consumed = [first]
-
-        def feed():
-            yield first
-            while True:
-                line = self._next_line()
-                consumed.append(line)
-                yield line
-
-        fields = next(csv.reader(feed()))
-        return "".join(consumed).rstrip("\r\n"), fields
 
     def header(self) -> tuple[str, list[str] | None]:
         try:
             line = self._next_line()
         except StopIteration:
             return "", None
-        if isinstance(line, _Undecodable):
+        if line is None:
             raise UnicodeDecodeError("utf-8", b"", 0, 1, "the header is not UTF-8 text")
-        raw, fields = self._quoted(line) if '"' in line else (line.rstrip("\r\n"), None)
-        if fields is None:
-            fields = raw.split(",") if raw else []
-        return raw, fields
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> tuple[int, str, list[str] | None]:
-        line = self._next_line()
-        start = self.line_num
-        if isinstance(line, _Undecodable):
-            return start, "", None
+        line = line.removeprefix("\ufeff")
         if '"' in line:
-            raw, fields = self._quoted(line)
+            try:
+                return self._quoted(line)
+            except _BadRecord as bad:
+                raise csv.Error(f"the header: {bad}") from None
+        raw = line.rstrip("\r\n")
+        return raw, raw.split(",") if raw else []
+
+    def take(self, n: int, width: int) -> _Chunk | None:
+        """Up to n records, None at the end. A read error is raised on the call
+        after the one that returns the rows read before it, so no row goes
+        uncounted."""
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            raise error
+        batch: list[bytes] = []
+        try:
+            batch.extend(itertools.islice(self.lines, n))
+        except _READ_ERRORS as exc:
+            self._pending = exc
+        if not batch:
+            if self._pending is not None:
+                return self.take(n, width)
+            return None
+        try:
+            text = b"".join(batch).decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or '"' in text or text.count("\r") != text.count("\r\n"):
+            return self._line_by_line(batch, width)
+        start = self.line_num
+        self.line_num += len(batch)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        raws = text.removesuffix("\n").split("\n")
+        commas = list(map(str.count, raws, itertools.repeat(",")))
+        if commas.count(width - 1) == len(raws) and (width > 1 or "" not in raws):
+            lines: Sequence[int] = range(start + 1, start + 1 + len(raws))
+            rejected = []
         else:
-            raw = line.rstrip("\r\n")
-            fields = raw.split(",") if raw else []
-        return start, raw, fields
+            lines, good, rejected = [], [], []
+            for k, (raw, count) in enumerate(zip(raws, commas, strict=True)):
+                if raw and count == width - 1:
+                    lines.append(start + k + 1)
+                    good.append(raw)
+                else:
+                    rejected.append([start + k + 1, "", "", _field_count_problem(raw, width)])
+            raws = good
+        fields = ",".join(raws).split(",") if raws else []
+        return _Chunk(lines, raws, fields, rejected)
+
+    def _line_by_line(self, batch: list[bytes], width: int) -> _Chunk:
+        self.lines = itertools.chain(batch, self.lines)
+        lines, raws, fields, rejected = [], [], [], []
+        try:
+            for _ in range(len(batch)):
+                line = self._next_line()
+                number = self.line_num
+                if line is None:
+                    rejected.append([number, "", "", "not valid UTF-8 text"])
+                    continue
+                if '"' in line:
+                    try:
+                        raw, row = self._quoted(line)
+                    except _BadRecord as bad:
+                        rejected.append([number, "", "", str(bad)])
+                        continue
+                else:
+                    raw = line.rstrip("\r\n")
+                    row = raw.split(",") if raw else []
+                if len(row) == width:
+                    lines.append(number)
+                    raws.append(raw)
+                    fields.extend(row)
+                else:
+                    rejected.append([number, "", "", _field_count_problem(raw, width, row)])
+        except StopIteration:
+            pass
+        except _READ_ERRORS as exc:
+            self._pending = exc
+        return _Chunk(lines, raws, fields, rejected)
+
+    def _next_line(self) -> str | None:
+        """The next physical line as text; None when it is not UTF-8."""
+        line = next(self.lines)
+        self.line_num += 1
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def _quoted(self, first: str) -> tuple[str, list[str]]:
+        """A record with a quote: csv reads it, pulling continuation lines."""
+        consumed = [first]
+
+        def feed():
+            yield first
+            while True:
+                try:
+                    line = self._next_line()
+                except StopIteration:
+                    raise _BadRecord(
+                        "a quoted field is not closed by the end of the file"
+                    ) from None
+                if line is None:
+                    raise _BadRecord("a quoted field runs into a line that is not UTF-8 text")
+                consumed.append(line)
+                yield line
+
+        fields = next(csv.reader(feed()))
+        return "".join(consumed).rstrip("\r\n"), fields
+
+
+class _BadRecord(ValueError):
+    """One record cannot be read; it is rejected and the file goes on."""
+
+
+def _field_count_problem(raw: str, width: int, fields: list[str] | None = None) -> str:
+    if not raw:
+        return "blank line"
+    got = len(fields) if fields is not None else raw.count(",") + 1
+    return f"expected {width} fields, got {got}"
 
 
 class _Rejected(Exception):
@@ -377,38 +439,31 @@ def _header_problems(header, model: Model) -> list[list]:
 
 
 def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timings):
-    if not chunk:
+    if chunk is None:
         return
     t = time.perf_counter()
-    bad: list[list] = []
-    good = [r for r in chunk if r[2] is not None and len(r[2]) == width]
-    if len(good) < len(chunk):
-        for line, _, fields in chunk:
-            if fields is None:
-                bad.append([line, "", "", "not valid UTF-8 text"])
-            elif len(fields) != width:
-                what = "blank line" if not fields else f"expected {width} fields, got {len(fields)}"
-                bad.append([line, "", "", what])
+    bad = list(chunk.rejected)
+    lines, raws = chunk.lines, chunk.raws
+    keep = None
     columns = {}
-    keep = np.ones(len(good), dtype=bool)
-    transposed = list(zip(*[r[2] for r in good], strict=True)) if good else []
     for f in model.schema.features:
-        i = index[f.name]
-        cells = transposed[i] if good else []
+        cells = chunk.fields[index[f.name] :: width]
         if f.kind == NUMERIC:
             values, problems = _numbers(cells)
-            for j, value in problems:
-                bad.append([good[j][0], f.name, value, "not a number"])
-                keep[j] = False
-            columns[f.name] = values.reshape(-1, 1)
+            if problems:
+                keep = np.ones(len(raws), dtype=bool) if keep is None else keep
+                for j, value in problems:
+                    bad.append([lines[j], f.name, value, "not a number"])
+                    keep[j] = False
         else:
-            columns[f.name] = np.array(_categories(cells), dtype=object).reshape(-1, 1)
-    counts["rows_in"] += len(chunk)
-    if not keep.all():
+            values = np.array(_categories(cells), dtype=object)
+        columns[f.name] = values.reshape(-1, 1)
+    counts["rows_in"] += len(raws) + len(chunk.rejected)
+    if keep is not None:
         columns = {name: values[keep] for name, values in columns.items()}
-        good = [r for r, k in zip(good, keep, strict=True) if k]
+        raws = [raw for raw, k in zip(raws, keep.tolist(), strict=True) if k]
     timings["parse_seconds"] += time.perf_counter() - t
-    if good:
+    if raws:
         t = time.perf_counter()
         probability, label = model.predict(columns)
         timings["score_seconds"] += time.perf_counter() - t
@@ -416,14 +471,14 @@ def _score_chunk(chunk, width, index, model, scored, error_lines, counts, timing
         names = [f",{_csv_cell(name)}\n" for name in model.labels]
         text = "".join(
             [
-                f"{r[1]},{p:.7g}{names[k]}"
-                for r, p, k in zip(good, probability.tolist(), label.tolist(), strict=True)
+                f"{raw},{p:.7g}{names[k]}"
+                for raw, p, k in zip(raws, probability.tolist(), label.tolist(), strict=True)
             ]
         )
         scored.write(text.encode("utf-8"))
         timings["write_seconds"] += time.perf_counter() - t
-    counts["rows_scored"] += len(good)
-    counts["rows_rejected"] += len(chunk) - len(good)
+    counts["rows_scored"] += len(raws)
+    counts["rows_rejected"] += len(chunk.lines) + len(chunk.rejected) - len(raws)
     if bad:
         bad.sort(key=lambda r: r[0])
         error_lines.rows(bad)
@@ -449,20 +504,30 @@ def _categories(cells: list[str]) -> list[str]:
 
 
 def _numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """float32 values (nan for missing) and the (index, cell) pairs that are not numbers."""
+    """float32 values (nan for missing) and the (index, cell) pairs that are not numbers.
+
+    numpy parses a clean column in C, and a column whose missing cells are
+    empty (the usual case) on a second try; only what numpy cannot read, or
+    reads as nan or infinity, is judged cell by cell."""
+    values = _parsed(cells)
+    if values is None:
+        values = _parsed([c or "nan" for c in cells])
+    if values is not None:
+        problems = []
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            number = cell_number(cells[i])
+            if number is None:
+                problems.append((i, cells[i]))
+            values[i] = np.nan if number is None else number
+        return values, problems
+    mapping = {cell: cell_number(cell) for cell in set(cells)}
+    values = np.array([np.nan if mapping[c] is None else mapping[c] for c in cells], np.float32)
+    return values, [(i, c) for i, c in enumerate(cells) if mapping[c] is None]
+
+
+def _parsed(cells: list[str]) -> np.ndarray | None:
     try:
-        values = np.array(cells, dtype=np.float64)
-        if np.isfinite(values).all():
-            return values.astype(np.float32), []
-    except ValueError:
-        pass
-    values = np.empty(len(cells), dtype=np.float32)
-    problems = []
-    for i, cell in enumerate(cells):
-        number = cell_number(cell)
-        if number is None:
-            problems.append((i, cell))
-            values[i] = np.nan
-        else:
-            values[i] = number
-    return values, problems
+        with np.errstate(over="ignore"):
+            return np.array(cells, dtype=np.float64).astype(np.float32)
+    except (ValueError, OverflowError):
+        return None

@@ -212,3 +212,73 @@ def test_a_line_that_is_not_utf8_is_rejected_alone(app, s3):
     assert summary["status"] == "scored"
     assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (36, 35, 1)
     assert rows(read(s3, "errors/broken.csv"))[1] == ["32", "", "", "not valid UTF-8 text"]
+
+
+def messy_body() -> bytes:
+    """Every kind of row the reader handles, spread so that small chunks split them.
+
+    Physical lines: the quoted field spans lines 7-8, so record i of the CSV
+    text below sits on line i + 2 from there on."""
+    lines = [line.split(",") for line in features_csv(40, seed=3).splitlines()]
+    lines[5][0] = '"C-5,\nwith a newline"'
+    lines[9] = ["C9", "1", "2"]  # line 11
+    lines[20][2] = "1e39"  # balance beyond float32, line 23 once the blank line is in
+    lines[23][1] = "NA"  # a missing age, fine
+    lines.insert(14, [""])  # a blank line 16
+    text = [",".join(f) for f in lines]
+    body = ("\n".join(text[:30]) + "\n").encode()
+    body += b"C31,\xff,1,2,basic,north\n"  # line 32
+    body += ("\r\n".join(text[30:]) + "\r\n").encode()
+    return body
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 7, 10_000])
+def test_every_chunk_size_gives_the_same_outputs(s3, model, chunk_rows):
+    s3.put_object(Bucket=BUCKET, Key="incoming/messy.csv", Body=messy_body())
+    config = Config(chunk_rows=chunk_rows)
+    summary = batch.score_object(s3, BUCKET, "incoming/messy.csv", model, config)
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (42, 38, 4)
+    errors = rows(read(s3, "errors/messy.csv"))[1:]
+    assert [(r[0], r[1], r[3]) for r in errors] == [
+        ("11", "", "expected 6 fields, got 3"),
+        ("16", "", "blank line"),
+        ("23", "balance", "not a number"),
+        ("32", "", "not valid UTF-8 text"),
+    ]
+    scored = read(s3, "scored/messy.csv")
+    s3.put_object(Bucket=BUCKET, Key="incoming/whole.csv", Body=messy_body())
+    batch.score_object(s3, BUCKET, "incoming/whole.csv", model, Config(chunk_rows=10**6))
+    assert scored == read(s3, "scored/whole.csv")
+    assert '"C-5,\nwith a newline"' in scored and "\r" not in scored
+
+
+def test_cells_are_read_as_training_reads_them(s3, model):
+    frame = make_frame(n=12, seed=4).drop(columns=["y"])
+    text = frame.to_csv(index=False)
+    lines = text.splitlines()
+    padded = [lines[0]]
+    for line in lines[1:]:
+        f = line.split(",")
+        f[4] = f" {f[4]} " if f[4] else "N/A"  # plan: padded, or another missing token
+        f[1] = f[1] or "nan"  # age: missing as text
+        padded.append(",".join(f))
+    s3.put_object(Bucket=BUCKET, Key="incoming/plain.csv", Body=text.encode())
+    s3.put_object(Bucket=BUCKET, Key="incoming/padded.csv", Body="\n".join(padded).encode())
+    for key in ("incoming/plain.csv", "incoming/padded.csv"):
+        assert batch.score_object(s3, BUCKET, key, model, Config())["rows_scored"] == 12
+    plain = [r[-2:] for r in rows(read(s3, "scored/plain.csv"))]
+    assert [r[-2:] for r in rows(read(s3, "scored/padded.csv"))] == plain
+
+
+def test_an_unclosed_quote_rejects_its_record_not_the_file(s3, model):
+    text = features_csv(8)
+    body = text + 'C99,"40,1,2,basic,north\n'
+    s3.put_object(Bucket=BUCKET, Key="incoming/open.csv", Body=body.encode())
+    summary = batch.score_object(s3, BUCKET, "incoming/open.csv", model, Config())
+    assert (summary["status"], summary["rows_scored"], summary["rows_rejected"]) == ("scored", 8, 1)
+    assert rows(read(s3, "errors/open.csv"))[1] == [
+        "10",
+        "",
+        "",
+        "a quoted field is not closed by the end of the file",
+    ]
