@@ -213,7 +213,12 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
         index = {name: header.index(name) for name in model.schema.names}
         chunk: _Chunk | None = None
         try:
-            while chunk := rows.take(config.chunk_rows, len(header)):
+            while True:
+                t = time.perf_counter()
+                chunk = rows.take(config.chunk_rows, len(header))
+                timings["parse_seconds"] += time.perf_counter() - t
+                if chunk is None:
+                    break
                 _score_chunk(chunk, len(header), index, model, scored, error_lines, counts, timings)
         except _READ_ERRORS as exc:
             chunk = None
