@@ -342,9 +342,27 @@ def batch_compare(run: Path, data: Path, target: str, rows: int) -> dict:
                 entry["handler"]["rows_per_s"] / entry["pandas"]["rows_per_s"]
             )
             entry["memory_ratio"] = entry["handler"]["peak_rss_mb"] / entry["pandas"]["peak_rss_mb"]
+            entry["agreement"] = same_answers(
+                tmp / f"handler-{size}" / "scored__big.csv", tmp / f"pandas-{size}" / "scored.csv"
+            )
             out["half" if size != rows else "full"] = entry
             csv_path.unlink()
     return out
+
+
+def same_answers(handler_csv: Path, pandas_csv: Path) -> dict:
+    """Both paths must have scored the same rows the same way for the race to count."""
+    import numpy as np
+    import pandas as pd
+
+    a = pd.read_csv(handler_csv, usecols=["probability", "label"])
+    b = pd.read_csv(pandas_csv, usecols=["probability", "label"])
+    if len(a) != len(b):
+        return {"rows_differ": [len(a), len(b)]}
+    return {
+        "max_abs_probability_difference": float(np.abs(a.probability - b.probability).max()),
+        "labels_equal": float((a.label == b.label).mean()),
+    }
 
 
 def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> dict:
@@ -626,6 +644,16 @@ def markdown(f: dict, command: str) -> str:
             f"| {entry['handler']['peak_rss_mb']:.0f} | {entry['pandas']['peak_rss_mb']:.0f} "
             f"| {entry['memory_ratio']:.2f} |"
         )
+    agreement = b.get("agreement", {})
+    if "max_abs_probability_difference" in agreement:
+        lines += [
+            "",
+            "Both paths give the same answers at full size: largest probability difference "
+            f"{agreement['max_abs_probability_difference']:.1e}, labels equal on "
+            f"{agreement['labels_equal']:.2%} of rows.",
+        ]
+    else:
+        lines += ["", f"**The two paths scored different rows**: {agreement}."]
     lines += [
         "",
         "Time split at full size, in seconds:",

@@ -48,6 +48,8 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
     assert "keras_direct" in figures["single_record"]["keras"]
     assert figures["batch"]["full"]["handler"]["rows"] == figures["batch"]["full"]["pandas"]["rows"]
     assert figures["batch"]["full"]["rows"] == 2000 and figures["batch"]["half"]["rows"] == 1000
+    agreement = figures["batch"]["full"]["agreement"]
+    assert agreement["labels_equal"] == 1.0 and agreement["max_abs_probability_difference"] < 1e-5
     assert set(figures["cold_start"]) == {"handler", "pandas_sklearn_xgboost", "tensorflow_keras"}
     assert 0 < figures["size"]["serving_mb"] < figures["size"]["pipeline_keras_stack_mb"]
     text = report.read_text()
