@@ -301,6 +301,11 @@ class _Records:
         if line is None:
             raise UnicodeDecodeError("utf-8", b"", 0, 1, "the header is not UTF-8 text")
         line = line.removeprefix("\ufeff")
+        if "\r" in line.rstrip("\r\n"):
+            raise csv.Error(
+                "the header line holds a carriage return that does not end a line: "
+                "lines must end with LF or CRLF (old Mac files end them with CR alone)"
+            )
         if '"' in line:
             try:
                 return self._quoted(line)
@@ -410,7 +415,13 @@ class _Records:
                 consumed.append(line)
                 yield line
 
-        fields = next(csv.reader(feed()))
+        try:
+            fields = next(csv.reader(feed()))
+        except csv.Error as exc:
+            why = str(exc)
+            if "new-line character" in why:  # the csv module's advice is about open()
+                why = "a carriage return inside an unquoted field"
+            raise _BadRecord(f"not readable as CSV: {why}") from None
         return "".join(consumed).rstrip("\r\n"), fields
 
 

@@ -282,3 +282,27 @@ def test_an_unclosed_quote_rejects_its_record_not_the_file(s3, model):
         "",
         "a quoted field is not closed by the end of the file",
     ]
+
+
+def test_a_carriage_return_inside_a_row_rejects_that_row(s3, model):
+    lines = features_csv(6).splitlines()
+    fields = lines[2].split(",")
+    fields[0] = f'"{fields[0]}"'
+    lines[2] = ",".join(fields) + "\rC9,1,2"  # a quoted field, then a bare CR in the line
+    s3.put_object(Bucket=BUCKET, Key="incoming/cr.csv", Body="\n".join(lines).encode())
+    summary = batch.score_object(s3, BUCKET, "incoming/cr.csv", model, Config())
+    assert (summary["rows_scored"], summary["rows_rejected"]) == (5, 1)
+    assert rows(read(s3, "errors/cr.csv"))[1] == [
+        "3",
+        "",
+        "",
+        "not readable as CSV: a carriage return inside an unquoted field",
+    ]
+
+
+def test_a_file_with_old_mac_line_ends_is_rejected_with_the_reason(s3, model):
+    body = "\r".join(features_csv(6).splitlines()).encode()
+    s3.put_object(Bucket=BUCKET, Key="incoming/mac.csv", Body=body)
+    summary = batch.score_object(s3, BUCKET, "incoming/mac.csv", model, Config())
+    assert summary["status"] == "rejected" and summary["rows_in"] == 0
+    assert "CR alone" in summary["reason"]
