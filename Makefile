@@ -17,7 +17,7 @@ RUN    ?= artifacts
 PRESET ?= quick
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools data train export invoke-local invoke build deploy validate test lint demo results bench clean
+.PHONY: help setup tools data train export invoke-local invoke build deploy validate test lint demo results bench xgboost-settings clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -106,6 +106,10 @@ bench: setup data ## benchmarks (latency, 1M-row batch, cold start, size, traini
 	  $(PY) -m export --run runs/marketing-keras; }
 	$(PY) scripts/bench.py --run $(RUN) --keras-run runs/marketing-keras --data $(DATA) --target $(TARGET) \
 	    --runs runs --json docs/benchmarks.json --markdown docs/benchmarks.md
+
+xgboost-settings: setup data ## CV of five XGBoost settings with their serving cost -> docs/xgboost-settings.md (about a minute)
+	$(PY) scripts/xgboost_settings.py --data $(DATA_DIR)/marketing_data.csv --target y --positive yes \
+	    --markdown docs/xgboost-settings.md
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache
