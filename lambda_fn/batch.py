@@ -13,6 +13,7 @@ ETag, same model) finds the summary and leaves the outputs as they are.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import itertools
@@ -261,6 +262,18 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
 
 
 _READ_ERRORS = (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error)
+# Memory bounds whatever the file holds: a line longer than MAX_LINE_BYTES is
+# rejected, not read whole, and a chunk stops at CHUNK_BYTES of text even when
+# CHUNK_ROWS rows would be more (very wide files).
+MAX_LINE_BYTES = 1 << 19
+CHUNK_BYTES = 16 << 20
+
+
+class _Unreadable:
+    """Stands for a physical line that cannot be text; the row is rejected, not the file."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
 class _Chunk(NamedTuple):
@@ -289,7 +302,7 @@ class _Records:
     """
 
     def __init__(self, binary):
-        self.lines = iter(binary)
+        self.lines = iter(functools.partial(binary.readline, MAX_LINE_BYTES), b"")
         self.line_num = 0
         self._pending: BaseException | None = None
 
@@ -298,8 +311,8 @@ class _Records:
             line = self._next_line()
         except StopIteration:
             return "", None
-        if line is None:
-            raise UnicodeDecodeError("utf-8", b"", 0, 1, "the header is not UTF-8 text")
+        if isinstance(line, _Unreadable):
+            raise csv.Error(f"the header line is {line.reason}")
         line = line.removeprefix("\ufeff")
         if "\r" in line.rstrip("\r\n"):
             raise csv.Error(
@@ -322,14 +335,24 @@ class _Records:
             error, self._pending = self._pending, None
             raise error
         batch: list[bytes] = []
+        size = 0
         try:
-            batch.extend(itertools.islice(self.lines, n))
+            # Never more lines at once than could fit in what is left of CHUNK_BYTES.
+            while len(batch) < n and size < CHUNK_BYTES:
+                room = max(1, (CHUNK_BYTES - size) // MAX_LINE_BYTES)
+                before = len(batch)
+                batch.extend(itertools.islice(self.lines, min(room, n - before)))
+                if len(batch) == before:
+                    break
+                size += sum(map(len, batch[before:]))
         except _READ_ERRORS as exc:
             self._pending = exc
         if not batch:
             if self._pending is not None:
                 return self.take(n, width)
             return None
+        if max(map(len, batch)) >= MAX_LINE_BYTES:
+            return self._line_by_line(batch, width)
         try:
             text = b"".join(batch).decode("utf-8")
         except UnicodeDecodeError:
@@ -364,8 +387,8 @@ class _Records:
             for _ in range(len(batch)):
                 line = self._next_line()
                 number = self.line_num
-                if line is None:
-                    rejected.append([number, "", "", "not valid UTF-8 text"])
+                if isinstance(line, _Unreadable):
+                    rejected.append([number, "", "", line.reason])
                     continue
                 if '"' in line:
                     try:
@@ -388,14 +411,19 @@ class _Records:
             self._pending = exc
         return _Chunk(lines, raws, fields, rejected)
 
-    def _next_line(self) -> str | None:
-        """The next physical line as text; None when it is not UTF-8."""
+    def _next_line(self) -> str | _Unreadable:
+        """The next physical line as text, or why it cannot be."""
         line = next(self.lines)
         self.line_num += 1
+        if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
+            for rest in self.lines:  # skip the rest of it, a bounded piece at a time
+                if len(rest) < MAX_LINE_BYTES or rest.endswith(b"\n"):
+                    break
+            return _Unreadable(f"longer than {MAX_LINE_BYTES:,} bytes")
         try:
             return line.decode("utf-8")
         except UnicodeDecodeError:
-            return None
+            return _Unreadable("not valid UTF-8 text")
 
     def _quoted(self, first: str) -> tuple[str, list[str]]:
         """A record with a quote: csv reads it, pulling continuation lines."""
@@ -410,8 +438,8 @@ class _Records:
                     raise _BadRecord(
                         "a quoted field is not closed by the end of the file"
                     ) from None
-                if line is None:
-                    raise _BadRecord("a quoted field runs into a line that is not UTF-8 text")
+                if isinstance(line, _Unreadable):
+                    raise _BadRecord(f"a quoted field runs into a line that is {line.reason}")
                 consumed.append(line)
                 yield line
 

@@ -232,8 +232,12 @@ def messy_body() -> bytes:
     return body
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 3, 7, 10_000])
-def test_every_chunk_size_gives_the_same_outputs(s3, model, chunk_rows):
+@pytest.mark.parametrize(
+    ("chunk_rows", "chunk_bytes"), [(1, None), (3, None), (7, None), (10_000, None), (10_000, 300)]
+)
+def test_every_chunk_size_gives_the_same_outputs(s3, model, monkeypatch, chunk_rows, chunk_bytes):
+    if chunk_bytes is not None:  # wide rows: a chunk stops at its byte budget
+        monkeypatch.setattr(batch, "CHUNK_BYTES", chunk_bytes)
     s3.put_object(Bucket=BUCKET, Key="incoming/messy.csv", Body=messy_body())
     config = Config(chunk_rows=chunk_rows)
     summary = batch.score_object(s3, BUCKET, "incoming/messy.csv", model, config)
@@ -246,6 +250,7 @@ def test_every_chunk_size_gives_the_same_outputs(s3, model, chunk_rows):
         ("32", "", "not valid UTF-8 text"),
     ]
     scored = read(s3, "scored/messy.csv")
+    monkeypatch.undo()
     s3.put_object(Bucket=BUCKET, Key="incoming/whole.csv", Body=messy_body())
     batch.score_object(s3, BUCKET, "incoming/whole.csv", model, Config(chunk_rows=10**6))
     assert scored == read(s3, "scored/whole.csv")
@@ -306,3 +311,28 @@ def test_a_file_with_old_mac_line_ends_is_rejected_with_the_reason(s3, model):
     summary = batch.score_object(s3, BUCKET, "incoming/mac.csv", model, Config())
     assert summary["status"] == "rejected" and summary["rows_in"] == 0
     assert "CR alone" in summary["reason"]
+
+
+def test_an_overlong_line_is_rejected_without_being_read_whole(s3, model, monkeypatch):
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 64)
+    lines = features_csv(6).splitlines()
+    lines.insert(3, "C7," + "9" * 200 + ",1,2,basic,north")  # line 4: over 64 bytes
+    fields = lines[5].split(",")
+    fields[0] = '"C9\n' + "x" * 100 + '"'  # line 6: a quoted field runs into an overlong line
+    lines[5] = ",".join(fields)
+    s3.put_object(Bucket=BUCKET, Key="incoming/long.csv", Body="\n".join(lines).encode())
+    summary = batch.score_object(s3, BUCKET, "incoming/long.csv", model, Config())
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (7, 5, 2)
+    errors = rows(read(s3, "errors/long.csv"))[1:]
+    assert errors == [
+        ["4", "", "", "longer than 64 bytes"],
+        ["6", "", "", "a quoted field runs into a line that is longer than 64 bytes"],
+    ]
+
+
+def test_an_overlong_header_rejects_the_file(s3, model, monkeypatch):
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 16)
+    s3.put_object(Bucket=BUCKET, Key="incoming/wide.csv", Body=features_csv(3).encode())
+    summary = batch.score_object(s3, BUCKET, "incoming/wide.csv", model, Config())
+    assert summary["status"] == "rejected"
+    assert summary["reason"] == "unreadable file: the header line is longer than 16 bytes"
