@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +62,17 @@ def shared_csv(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present")
     return path
+
+
+def run_train_cli(*args, cwd=ROOT) -> subprocess.CompletedProcess:
+    """`python -m train` in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "train", "--no-progress", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=900,
+    )
 
 
 def train_and_export(data, run, *options: str):

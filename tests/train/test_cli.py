@@ -8,17 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, shared_csv
-
-
-def train(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "train", "--no-progress", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=900,
-    )
-
+from tests.conftest import run_train_cli as train
 
 METRIC_KEYS = {
     "model",

@@ -1,10 +1,8 @@
 """Every run writes a self-contained report with every section."""
 
 import re
-import subprocess
-import sys
 
-from tests.conftest import ROOT
+from tests.conftest import run_train_cli
 
 SECTIONS = ["Data overview", "Leaderboard", "Curves", "Feature importance", "Model card"]
 FIGURES = [
@@ -22,29 +20,19 @@ FIGURES = [
 
 def test_run_writes_a_self_contained_report(csv_path, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "train",
-            "--data",
-            str(csv_path),
-            "--target",
-            "y",
-            "--models",
-            "logreg,xgboost",
-            "--samplers",
-            "none,undersample",
-            "--folds",
-            "3",
-            "--out",
-            str(out),
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+    proc = run_train_cli(
+        "--data",
+        csv_path,
+        "--target",
+        "y",
+        "--models",
+        "logreg,xgboost",
+        "--samplers",
+        "none,undersample",
+        "--folds",
+        "3",
+        "--out",
+        out,
     )
     assert proc.returncode == 0, proc.stderr
     page = (out / "report.html").read_text()
@@ -64,30 +52,20 @@ def test_run_writes_a_self_contained_report(csv_path, tmp_path):
 
 def test_no_report_flag_skips_it(csv_path, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "train",
-            "--data",
-            str(csv_path),
-            "--target",
-            "y",
-            "--models",
-            "logreg",
-            "--samplers",
-            "none",
-            "--folds",
-            "2",
-            "--out",
-            str(out),
-            "--no-progress",
-            "--no-report",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
+    proc = run_train_cli(
+        "--data",
+        csv_path,
+        "--target",
+        "y",
+        "--models",
+        "logreg",
+        "--samplers",
+        "none",
+        "--folds",
+        "2",
+        "--out",
+        out,
+        "--no-report",
     )
     assert proc.returncode == 0, proc.stderr
     assert not (out / "report.html").exists()
