@@ -50,8 +50,9 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
         return error(415, f"content type must be {JSON}, got {content_type!r}")
     if body is None or not body.strip():
         return error(400, 'empty body; send {"records": [{...}]}')
-    if len(body) > config.max_body_bytes:
-        return error(413, f"body is {len(body)} bytes; the limit is {config.max_body_bytes}")
+    size = len(body) if body.isascii() else len(body.encode("utf-8", "surrogatepass"))
+    if size > config.max_body_bytes:
+        return error(413, f"body is {size} bytes; the limit is {config.max_body_bytes}")
     try:
         payload = json.loads(body, parse_constant=NonFinite)
     except (ValueError, RecursionError) as exc:

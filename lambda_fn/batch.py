@@ -29,7 +29,7 @@ import numpy as np
 
 from lambda_fn.config import Config
 from lambda_fn.model import Model
-from lambda_fn.schema import MISSING_CATEGORY, MISSING_TOKENS, NUMERIC
+from lambda_fn.schema import NUMERIC, read_category
 from lambda_fn.validation import cell_number
 
 SUFFIXES = (".csv", ".csv.gz")
@@ -535,13 +535,9 @@ def _csv_cell(value: str) -> str:
 
 
 def _categories(cells: list[str]) -> list[str]:
-    """Training's reading of a categorical cell: stripped, missing tokens -> "".
-
-    Decided once per distinct value (a column holds few), then looked up."""
-    mapping = {}
-    for value in set(cells):
-        stripped = value.strip()
-        mapping[value] = MISSING_CATEGORY if stripped in MISSING_TOKENS else stripped
+    """read_category for a column, decided once per distinct value (a column
+    holds few) and then looked up."""
+    mapping = {value: read_category(value) for value in set(cells)}
     if all(key == value for key, value in mapping.items()):
         return cells
     return [mapping[c] for c in cells]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
-from lambda_fn.schema import NUMERIC, Schema
+from lambda_fn.schema import Schema
 
 DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.onnx")
 
@@ -118,12 +118,6 @@ class Model:
         if "test_metrics" in self.metadata:
             info["test_metrics"] = json.loads(self.metadata["test_metrics"])
         return info
-
-    def empty_columns(self, n: int) -> dict[str, np.ndarray]:
-        return {
-            f.name: np.empty((n, 1), dtype=np.float32 if f.kind == NUMERIC else object)
-            for f in self.schema.features
-        }
 
 
 def _read_s3(uri: str) -> bytes:

@@ -28,6 +28,12 @@ MISSING_TOKENS = frozenset(
 )
 
 
+def read_category(text: str) -> str:
+    """A categorical value as training reads it: stripped, missing tokens -> MISSING_CATEGORY."""
+    text = text.strip()
+    return MISSING_CATEGORY if text in MISSING_TOKENS else text
+
+
 @dataclass(frozen=True)
 class Feature:
     name: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lambda_fn.schema import MISSING_CATEGORY, MISSING_TOKENS, NUMERIC, Schema
+from lambda_fn.schema import MISSING_CATEGORY, MISSING_TOKENS, NUMERIC, Schema, read_category
 
 
 class NonFinite:
@@ -60,7 +60,7 @@ def _category(value, allow_missing: bool):
     if value is None:
         return (MISSING_CATEGORY, None) if allow_missing else (None, "missing value not allowed")
     if isinstance(value, str):
-        return value, None
+        return read_category(value), None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), None
     return None, f"expected a string, got {type(value).__name__}"

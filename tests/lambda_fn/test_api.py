@@ -47,6 +47,15 @@ def test_unseen_category_is_scored(app, make_event):
     assert status == 200
 
 
+def test_categories_are_read_as_training_reads_them(app, make_event):
+    """Surrounding spaces are stripped and missing tokens are the missing category."""
+    plain = [RECORD, {**RECORD, "plan": None}]
+    padded = [{**RECORD, "plan": " premium "}, {**RECORD, "plan": "NA"}]
+    assert predict(app, make_event, {"records": padded}) == predict(
+        app, make_event, {"records": plain}
+    )
+
+
 def test_numeric_strings_are_numbers(app, make_event):
     status, _ = predict(app, make_event, {"records": [{**RECORD, "age": "41"}]})
     assert status == 200
@@ -140,6 +149,10 @@ def test_limits_are_413(app, make_event):
         code, answer = predict(app, make_event, {"records": [RECORD] * 4})
         assert code == 413 and "limit is 3" in answer["message"]
         code, answer = predict(app, make_event, {"records": [{**RECORD, "plan": "x" * 3000}]})
+        assert code == 413 and "limit is 2000" in answer["message"]
+        wide = json.dumps({"records": [{**RECORD, "plan": "é" * 1200}]}, ensure_ascii=False)
+        assert len(wide) < 2000 < len(wide.encode())  # the limit counts bytes, not characters
+        code, answer = predict(app, make_event, wide)
         assert code == 413 and "limit is 2000" in answer["message"]
     finally:
         app.use_model(app.MODEL, Config())
