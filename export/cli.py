@@ -127,8 +127,10 @@ def export(run: Path, out: Path) -> dict:
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.replace(tmp, out)
+    openapi_path = write_openapi(data, out.with_name("openapi.json"))
     return {
         "passed": True,
+        "openapi_path": openapi_path,
         "report": report,
         "parity_path": parity_path,
         "size": len(data),
@@ -137,6 +139,21 @@ def export(run: Path, out: Path) -> dict:
         "version": version,
         "model": model,
     }
+
+
+def write_openapi(data: bytes, path: Path) -> Path:
+    """The API's OpenAPI document for this model, as the function serves it with the
+    default limits (GET /openapi.json answers with the deployed ones)."""
+    from lambda_fn import openapi
+    from lambda_fn.config import Config
+    from lambda_fn.model import Model
+
+    text = openapi.to_json(openapi.build(Model.from_bytes(data, threads=1), Config()))
+    fd, tmp = tempfile.mkstemp(prefix=".openapi-", suffix=".json", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
 
 
 def _type_text(value_info) -> str:
@@ -182,6 +199,7 @@ def run(argv: list[str]) -> int:
     print("inputs:  " + ", ".join(f"{n}: {t}" for n, t in result["inputs"]))
     print("outputs: " + ", ".join(f"{n}: {t}" for n, t in result["outputs"]))
     print(line + f"; report in {result['parity_path']}")
+    print(f"API contract: {result['openapi_path']} (OpenAPI 3.1, also served at GET /openapi.json)")
     return 0
 
 

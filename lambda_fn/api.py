@@ -1,4 +1,4 @@
-"""HTTP routes: POST /predict, GET /schema, GET /health.
+"""HTTP routes: POST /predict, GET /schema, GET /health, GET /openapi.json.
 
 Both API Gateway flavours are served: REST API (v1 proxy events) and HTTP API
 (v2). The routes are plain functions of (model, config, request parts) so
@@ -143,6 +143,14 @@ def _add_routes(app, get_model, get_config, on_outcome) -> None:
         on_outcome("schema", outcome)
         return _response(outcome)
 
+    @app.get("/openapi.json")
+    def _openapi():
+        from lambda_fn import openapi  # built on first request, not at cold start
+
+        outcome = Outcome(200, openapi.document(get_model(), get_config()))
+        on_outcome("openapi", outcome)
+        return _response(outcome)
+
     @app.get("/health")
     def _health():
         outcome = health(get_model())
@@ -151,4 +159,8 @@ def _add_routes(app, get_model, get_config, on_outcome) -> None:
 
     @app.not_found
     def _not_found(_exc):
-        return _response(error(404, "no such route; use POST /predict, GET /schema, GET /health"))
+        return _response(
+            error(
+                404, "no such route; use POST /predict, GET /schema, GET /health, GET /openapi.json"
+            )
+        )

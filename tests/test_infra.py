@@ -51,6 +51,7 @@ def test_template_wires_api_bucket_queue_and_rollout():
         "/predict",
         "/schema",
         "/health",
+        "/openapi.json",
     }
     rules = [
         r

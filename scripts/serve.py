@@ -1,0 +1,251 @@
+"""A local HTTP endpoint for the scoring function, without Docker (`make serve`).
+
+Each HTTP request becomes an API Gateway HTTP API (payload 2.0) event and goes
+to the same handler the Lambda image runs (lambda_fn.app.handler); its answer
+goes back as the HTTP response. For development and client tests only: it is
+not in the image, does not check SigV4, and listens on 127.0.0.1 unless
+--allow-remote is given.
+
+    python scripts/serve.py --model artifacts/model.onnx --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import ipaddress
+import json
+import os
+import shlex
+import sys
+import time
+import traceback
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+# API Gateway HTTP APIs accept at most 10 MB; Lambda's own payload limit is lower.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+
+
+def to_event(method: str, target: str, headers, body: bytes, client_ip: str) -> dict:
+    """An HTTP request as API Gateway's HTTP API hands it to Lambda (payload format 2.0)."""
+    url = urlsplit(target)
+    lowered: dict[str, str] = {}
+    cookies = []
+    for name, value in headers.items():
+        name = name.lower()
+        if name == "cookie":
+            cookies += [c.strip() for c in value.split(";") if c.strip()]
+            continue
+        lowered[name] = f"{lowered[name]},{value}" if name in lowered else value
+    now = datetime.now(UTC)
+    request_id = str(uuid.uuid4())
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {url.path}",
+        "rawPath": url.path,
+        "rawQueryString": url.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": url.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": client_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": f"{method} {url.path}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if url.query:
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(url.query, keep_blank_values=True):
+            params[key] = f"{params[key]},{value}" if key in params else value
+        event["queryStringParameters"] = params
+    if body:
+        content_type = lowered.get("content-type", "").lower()
+        text = None
+        if not content_type or content_type.startswith(TEXT_TYPES):
+            with contextlib.suppress(UnicodeDecodeError):
+                text = body.decode("utf-8")
+        if text is None:  # binary, as API Gateway passes it: base64
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+        else:
+            event["body"] = text
+    return event
+
+
+def in_process_invoker(model: Path):
+    """The handler in this process, loaded as Lambda loads it (MODEL_PATH at import)."""
+    os.environ["MODEL_PATH"] = str(model)
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "imbalanced-classifier-local")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImbalancedClassifierLocal")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    sys.path.insert(0, str(ROOT))
+    from lambda_fn import app
+
+    return lambda event: app.handler(event, None)
+
+
+def make_handler(invoke):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "imbalanced-serve/1"
+
+        def _answer(self, status: int, headers: dict, body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _gateway_error(self, status: int, message: str) -> None:
+            body = json.dumps({"message": message}).encode()
+            self._answer(status, {"Content-Type": "application/json"}, body)
+
+        def _handle(self) -> None:
+            length = self.headers.get("Content-Length")
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                self.close_connection = True
+                return self._gateway_error(411, "Length Required")
+            try:
+                size = int(length or 0)
+            except ValueError:
+                self.close_connection = True
+                return self._gateway_error(400, "Bad Request")
+            if size > MAX_REQUEST_BYTES or size < 0:
+                self.close_connection = True
+                return self._gateway_error(413, "Request Entity Too Large")
+            body = self.rfile.read(size) if size else b""
+            event = to_event(self.command, self.path, self.headers, body, self.client_address[0])
+            try:
+                result = invoke(event)
+            except Exception:  # what API Gateway answers when the function fails
+                traceback.print_exc()
+                return self._gateway_error(500, "Internal Server Error")
+            if not isinstance(result, dict) or "statusCode" not in result:
+                print(f"handler returned a non-proxy answer: {result!r:.200}", file=sys.stderr)
+                return self._gateway_error(500, "Internal Server Error")
+            payload = result.get("body") or ""
+            data = (
+                base64.b64decode(payload)
+                if result.get("isBase64Encoded")
+                else str(payload).encode("utf-8")
+            )
+            headers = dict(result.get("headers") or {})
+            for name, values in (result.get("multiValueHeaders") or {}).items():
+                headers[name] = ",".join(map(str, values))
+            self._answer(int(result["statusCode"]), headers, data)
+
+        def __getattr__(self, name):
+            # Every method goes to the handler (do_GET, do_TRACE, ...), as API Gateway
+            # passes any method on to the routes.
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
+
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    return Handler
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def examples(url: str, record: dict) -> list[str]:
+    body = json.dumps({"records": [record]})
+    return [
+        f"curl -s {url}/health",
+        f"curl -s {url}/predict -H 'Content-Type: application/json' -d {shlex.quote(body)}",
+        f"curl -s {url}/openapi.json -o openapi.json",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="scripts/serve.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="artifacts/model.onnx", help="ONNX file from make export")
+    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host: the server checks no signature, anyone who reaches "
+        "it can call it",
+    )
+    args = p.parse_args(argv)
+    if not _is_loopback(args.host) and not args.allow_remote:
+        print(
+            f"error: --host {args.host} is not a loopback address; this server has no "
+            "authentication. Add --allow-remote to expose it anyway.",
+            file=sys.stderr,
+        )
+        return 2
+    model = Path(args.model)
+    if not model.is_file():
+        print(
+            f"error: model not found: {model}; run `make demo` (or make export) first",
+            file=sys.stderr,
+        )
+        return 2
+    started = time.perf_counter()
+    try:
+        invoke = in_process_invoker(model.resolve())
+    except Exception as exc:  # ModelLoadError, ConfigError: one line, no traceback
+        print(f"error: cannot start the handler: {exc}", file=sys.stderr)
+        return 2
+    from lambda_fn import app
+
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(invoke))
+    server.daemon_threads = True
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}"
+    print(
+        f"Serving {model} (model version {app.MODEL.version}) at {url} "
+        f"[in-process handler, loaded in {time.perf_counter() - started:.1f} s; Ctrl-C stops]"
+    )
+    print("Try:")
+    for line in examples(url, app.MODEL.schema.example_record()):
+        print("  " + line)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
