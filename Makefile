@@ -15,9 +15,10 @@ TARGET ?= y
 POSITIVE ?= yes
 RUN    ?= artifacts
 PRESET ?= quick
+PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools data train export invoke-local invoke build deploy validate test lint demo results bench xgboost-settings clean
+.PHONY: help setup tools data train export invoke-local serve invoke build deploy validate test lint demo results bench xgboost-settings clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +49,9 @@ export: setup ## export RUN to RUN/model.onnx, checked against the Python pipeli
 
 invoke-local: setup ## run infra/events/ through the handler in this process (S3 via moto on 127.0.0.1), no Docker
 	$(PY) scripts/invoke_local.py --model $(RUN)/model.onnx --data $(DATA) --target $(TARGET)
+
+serve: setup ## local HTTP endpoint on 127.0.0.1:PORT (default 8000) for RUN/model.onnx, no Docker
+	$(PY) scripts/serve.py --model $(RUN)/model.onnx --port $(PORT) $(SERVE_ARGS)
 
 test: setup ## run the test suite
 	$(PY) -m pytest -q

@@ -100,6 +100,7 @@ def in_process_invoker(model: Path):
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ImbalancedClassifierLocal")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on the console
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     sys.path.insert(0, str(ROOT))
     from lambda_fn import app
