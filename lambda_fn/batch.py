@@ -27,6 +27,7 @@ from urllib.parse import unquote_plus
 
 import numpy as np
 
+from lambda_fn import csv_sniff
 from lambda_fn.config import Config
 from lambda_fn.model import Model
 from lambda_fn.schema import NUMERIC, read_category
@@ -201,9 +202,13 @@ def score_object(s3, bucket: str, key: str, model: Model, config: Config) -> dic
     error_lines.rows([["line", "column", "value", "reason"]])
     timings = {"parse_seconds": 0.0, "score_seconds": 0.0, "write_seconds": 0.0}
     counts = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0}
-    rows = _Records(io.BufferedReader(raw, 1 << 20))
+    binary = io.BufferedReader(raw, 1 << 20)
+    rows = _Records(binary)
     try:
         try:
+            not_csv = csv_sniff.header_problem(binary.peek(), model.schema.names)
+            if not_csv:
+                raise _Rejected([[1, "", "", not_csv]])
             header_raw, header = rows.header()
         except _READ_ERRORS as exc:
             raise _Rejected([[1, "", "", f"unreadable file: {exc}"]]) from exc

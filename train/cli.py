@@ -24,6 +24,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _delimiter(text: str) -> str:
+    value = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}.get(
+        text.lower(), text
+    )
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(f"expected one character or 'tab', got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from train.evaluate import SELECTION_METRICS
 
@@ -33,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         "target in a CSV and write a run folder for `python -m export`.",
     )
     p.add_argument("--data", required=True, help="CSV path or s3://bucket/key (gzip is fine)")
+    p.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        help="field separator: ',', ';', tab or '|' (default: detected from the header)",
+    )
     p.add_argument("--target", required=True, help="name of the yes/no column")
     p.add_argument("--positive", help="the target value to predict (default: the minority class)")
     p.add_argument(
@@ -194,6 +208,7 @@ def run(argv: list[str]) -> int:
         numeric=tuple(args.numeric),
         categorical=tuple(args.categorical),
         dedupe=args.dedupe,
+        delimiter=args.delimiter,
     )
     schema = dataset.schema
     from train.features import parse_sum

@@ -6,15 +6,18 @@ file and the column, before anything is trained or written.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import logging
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from lambda_fn import csv_sniff
 from lambda_fn.schema import (
     CATEGORICAL,
     MISSING_CATEGORY,
@@ -78,14 +81,38 @@ def _read_s3(uri: str) -> bytes:
         raise UsageError(f"cannot read {uri}: {exc}") from exc
 
 
-def parse_csv(raw: bytes, source: str) -> pd.DataFrame:
+def _head(raw: bytes) -> bytes:
+    """The first bytes of the file's content (decompressed when gzip)."""
+    if raw[:2] != csv_sniff.GZIP_MAGIC:
+        return raw[: csv_sniff.HEAD_BYTES]
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+            return fh.read(csv_sniff.HEAD_BYTES)
+    except (OSError, EOFError, zlib.error):
+        return b""  # pandas names the problem
+
+
+def detect_delimiter(raw: bytes) -> str | None:
+    """';', tab or '|' when the header clearly uses it instead of commas, else None."""
+    head = _head(raw)
+    lines = head.decode("utf-8", "replace").splitlines()
+    if len(lines) > 1 and not head.endswith(b"\n"):
+        lines.pop()  # cut short
+    return csv_sniff.delimiter(lines[:20])
+
+
+def parse_csv(raw: bytes, source: str, delimiter: str = ",") -> pd.DataFrame:
     """All columns as strings; kinds are decided later, column by column."""
     if not raw.strip():
         raise UsageError(f"{source} is empty")
-    compression = "gzip" if raw[:2] == b"\x1f\x8b" else None
+    reason = csv_sniff.not_csv(_head(raw), gzip_ok=True)
+    if reason:
+        raise UsageError(f"{source} is {reason}")
+    compression = "gzip" if raw[:2] == csv_sniff.GZIP_MAGIC else None
     try:
         frame = pd.read_csv(
             io.BytesIO(raw),
+            sep=delimiter,
             dtype=str,
             keep_default_na=False,
             na_values=sorted(MISSING_TOKENS),
@@ -157,10 +184,19 @@ def load_dataset(
     numeric: tuple[str, ...] = (),
     categorical: tuple[str, ...] = (),
     dedupe: bool = False,
+    delimiter: str | None = None,
 ) -> Dataset:
+    """delimiter: the field separator; None detects ';', tab or '|' from the header."""
     raw = read_bytes(source)
-    frame = parse_csv(raw, source)
     notes: list[str] = []
+    if delimiter is None:
+        delimiter = detect_delimiter(raw) or ","
+        if delimiter != ",":
+            notes.append(
+                f"{source} read as {csv_sniff.DELIMITERS[delimiter]}-separated (detected from "
+                "its header; --delimiter sets the separator)"
+            )
+    frame = parse_csv(raw, source, delimiter)
 
     named = {"--drop": drop, "--keep": keep, "--numeric": numeric, "--categorical": categorical}
     for flag, cols in named.items():
@@ -170,9 +206,15 @@ def load_dataset(
                 f"{flag} names column(s) not in {source}: {', '.join(repr(c) for c in missing)}"
             )
     if target not in frame.columns:
+        hint = ""
+        if len(frame.columns) == 1:
+            hint = (
+                f" (one column only: are the fields separated by something other than "
+                f"{delimiter!r}? --delimiter sets it)"
+            )
         raise UsageError(
             f"target column {target!r} not found in {source}; "
-            f"columns are: {', '.join(frame.columns[:30])}"
+            f"columns are: {', '.join(frame.columns[:30])}{hint}"
         )
     both = set(numeric) & set(categorical)
     if both:
