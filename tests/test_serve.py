@@ -219,12 +219,34 @@ def test_generated_client_gets_onnxruntime_probabilities(served, model_path, tmp
     assert np.abs(got - probability).max() <= 1e-6
     assert labels == ["yes" if k else "no" for k in label]
 
+    # docs/api.md's client block: the same package, requests signed with SigV4.
+    out = subprocess.run(
+        [sys.executable, "-c", doc_block("client", "docs/api.md")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, **SIGNING_ENV, "API_URL": served, "PYTHONPATH": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert re.fullmatch(r"\[\([0-9.e-]+, '(yes|no)'\)\]\n", out.stdout), out.stdout
 
-def readme_block(tag: str) -> str:
-    text = (ROOT / "README.md").read_text()
+
+def doc_block(tag: str, doc: str = "README.md") -> str:
+    """The code block marked `<!-- tested: tag -->` in a doc."""
+    text = (ROOT / doc).read_text()
     found = re.search(rf"<!-- tested: {tag} -->\n```\w+\n(.*?)```", text, re.DOTALL)
-    assert found, f"README has no block marked 'tested: {tag}'"
+    assert found, f"{doc} has no block marked 'tested: {tag}'"
     return found.group(1)
+
+
+SIGNING_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    "AWS_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+}
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +266,7 @@ def marketing_server(tmp_path_factory):
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_readme_curl_call(marketing_server):
-    script = readme_block("curl").replace(README_URL, marketing_server)
+    script = doc_block("curl").replace(README_URL, marketing_server)
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
@@ -252,7 +274,35 @@ def test_readme_curl_call(marketing_server):
 
 
 def test_readme_requests_call(marketing_server):
-    script = readme_block("python").replace(README_URL, marketing_server)
+    script = doc_block("python").replace(README_URL, marketing_server)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert re.fullmatch(r"\[\{'probability': [0-9.e-]+, 'label': '(yes|no)'\}\]\n", out.stdout)
+
+
+def test_docs_sigv4_call(served):
+    """docs/api.md's botocore SigV4Auth + requests block (make serve accepts any signature)."""
+    out = subprocess.run(
+        [sys.executable, "-c", doc_block("sigv4", "docs/api.md")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **SIGNING_ENV, "API_URL": served},
+    )
+    assert out.returncode == 0, out.stderr
+    assert re.fullmatch(r"\[\{'probability': [0-9.e-]+, 'label': '(yes|no)'\}\]\n", out.stdout)
+
+
+def test_docs_limits_are_the_templates_defaults():
+    import yaml
+
+    from lambda_fn.config import Config
+    from tests.test_infra import _Loader
+
+    template = yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=_Loader)
+    text = (ROOT / "docs" / "api.md").read_text().split("## Limits", 1)[1].split("\n## ", 1)[0]
+    for name in ("MaxRecords", "ApiRateLimit", "ApiBurstLimit", "ReservedConcurrency"):
+        default = template["Parameters"][name]["Default"]
+        row = next(line for line in text.splitlines() if f"`{name}`" in line and "|" in line)
+        assert f"| {default}" in row, (name, default, row)
+    assert f"{Config().max_body_bytes:,} bytes" in text
