@@ -19,6 +19,7 @@ import json
 import os
 import shlex
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -109,6 +110,10 @@ def in_process_invoker(model: Path):
 
 
 def make_handler(invoke):
+    # One invocation at a time, as in one Lambda execution environment; the
+    # threads only read and write the HTTP requests concurrently.
+    invocation = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "imbalanced-serve/1"
@@ -143,7 +148,8 @@ def make_handler(invoke):
             body = self.rfile.read(size) if size else b""
             event = to_event(self.command, self.path, self.headers, body, self.client_address[0])
             try:
-                result = invoke(event)
+                with invocation:
+                    result = invoke(event)
             except Exception:  # what API Gateway answers when the function fails
                 traceback.print_exc()
                 return self._gateway_error(500, "Internal Server Error")

@@ -104,6 +104,24 @@ def test_requests_reach_the_handler_as_http_api_events(served):
     assert status == 404 and "no such route" in body["message"]
 
 
+def test_concurrent_requests_each_get_their_own_answer(served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = {"balance": 1200.5, "calls": 3, "plan": "premium", "region": "north"}
+
+    def score(age):
+        body = json.dumps({"records": [{**base, "age": age}] * (1 + age % 3)}).encode()
+        status, _, answer = http("POST", served + "/predict", body)
+        assert status == 200
+        return [p["probability"] for p in answer["predictions"]]
+
+    ages = list(range(18, 90, 2))
+    alone = [score(age) for age in ages]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(score, ages))
+    assert together == alone and len({a[0] for a in alone}) > 5
+
+
 def test_binds_only_to_loopback_unless_told(model_path):
     out = subprocess.run(
         [sys.executable, str(SERVE), "--model", str(model_path), "--host", "0.0.0.0"],
