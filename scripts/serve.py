@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import shlex
+import signal
 import sys
 import threading
 import time
@@ -245,10 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     for line in examples(url, app.MODEL.schema.example_record()):
         print("  " + line)
     sys.stdout.flush()
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # Ctrl-C and `kill` stop it cleanly, also when started in the background.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        pass
+        print("stopped")
     finally:
         server.server_close()
     return 0
