@@ -142,30 +142,30 @@ def test_missing_model_is_one_clear_line(tmp_path):
     assert out.returncode == 2 and "make demo" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_schemathesis_finds_no_failures(served, tmp_path):
-    """Property-based checks from the served document, bounded and derandomised."""
-    spec = tmp_path / "openapi.json"
-    # From a file, so that GET /openapi.json itself is tested too.
-    spec.write_text(json.dumps(http("GET", served + "/openapi.json")[2]))
-    checks = [
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_headers_conformance",
-        "response_schema_conformance",
-        "positive_data_acceptance",
-    ]
-    out = subprocess.run(
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "positive_data_acceptance",
+]
+
+
+def schemathesis(spec: Path, url: str, examples: int) -> subprocess.CompletedProcess:
+    """`st run` from a document file (so that GET /openapi.json is tested too),
+    bounded and derandomised."""
+    return subprocess.run(
         [
             str(BIN / "st"),
             "run",
             str(spec),
             "--url",
-            served,
+            url,
             "--checks",
-            ",".join(checks),
+            ",".join(CHECKS),
             "--max-examples",
-            "50",
+            str(examples),
             "--generation-deterministic",
             "--workers",
             "1",
@@ -175,12 +175,25 @@ def test_schemathesis_finds_no_failures(served, tmp_path):
         ],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=spec.parent,
         timeout=240,
     )
+
+
+def test_schemathesis_finds_no_failures(served, tmp_path):
+    doc = http("GET", served + "/openapi.json")[2]
+    spec = tmp_path / "openapi.json"
+    spec.write_text(json.dumps(doc))
+    out = schemathesis(spec, served, 50)
     report = out.stdout[-4000:] + out.stderr[-2000:]
     assert out.returncode == 0, report
     assert "Selected: 4/4" in out.stdout and "No issues found" in out.stdout, report
+
+    # The same run fails when the document and the answers disagree.
+    doc["components"]["schemas"]["Prediction"]["properties"]["label"]["enum"] = ["maybe"]
+    spec.write_text(json.dumps(doc))
+    out = schemathesis(spec, served, 5)
+    assert out.returncode != 0 and "Response violates schema" in out.stdout, out.stdout[-3000:]
 
 
 def test_generated_client_gets_onnxruntime_probabilities(served, model_path, tmp_path):
