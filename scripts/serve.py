@@ -233,7 +233,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from lambda_fn import app
 
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(invoke))
+    try:
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(invoke))
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
+            "choose another port (make serve PORT=8001, or 0 for any free one)",
+            file=sys.stderr,
+        )
+        return 2
     server.daemon_threads = True
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host

@@ -132,6 +132,17 @@ def test_binds_only_to_loopback_unless_told(model_path):
     assert out.returncode == 2 and "--allow-remote" in out.stderr and not out.stdout
 
 
+def test_a_port_in_use_is_one_clear_line(served, model_path):
+    port = served.rsplit(":", 1)[1]
+    out = subprocess.run(
+        [sys.executable, str(SERVE), "--model", str(model_path), "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2 and "PORT=" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_missing_model_is_one_clear_line(tmp_path):
     out = subprocess.run(
         [sys.executable, str(SERVE), "--model", str(tmp_path / "none.onnx")],
