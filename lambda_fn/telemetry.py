@@ -81,7 +81,9 @@ class Metrics:
             self._shape = shape
             definition = {
                 "Namespace": self.namespace,
-                "Dimensions": [list(dims)],
+                # Per model version, and per service across versions (what the
+                # template's drift alarms watch, so they survive a new model).
+                "Dimensions": [list(dims), ["service"]] if len(dims) > 1 else [list(dims)],
                 "Metrics": [{"Name": n, "Unit": self.units[n]} for n in self.values],
             }
             self._head = (

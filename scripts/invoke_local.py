@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         os.environ.update(
             AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
             AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto's dummy credentials, local only
             AWS_DEFAULT_REGION="us-east-1",
         )
         import boto3

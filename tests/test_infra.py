@@ -40,33 +40,168 @@ def _tag(loader, suffix, node):
 _Loader.add_multi_constructor("!", _tag)
 
 
-def test_template_wires_api_bucket_queue_and_rollout():
-    template = yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=_Loader)
-    resources = template["Resources"]
-    fn = resources["ScoringFunction"]["Properties"]
-    assert fn["PackageType"] == "Image" and fn["AutoPublishAlias"] == "live"
-    assert fn["DeploymentPreference"]["Type"].startswith("Canary")
-    events = fn["Events"]
-    assert {e["Properties"].get("Path") for e in events.values() if e["Type"] == "HttpApi"} == {
-        "/predict",
-        "/schema",
-        "/health",
-        "/openapi.json",
-    }
-    rules = [
-        r
-        for e in events.values()
-        if e["Type"] == "S3"
-        for r in e["Properties"]["Filter"]["S3Key"]["Rules"]
+def _template() -> dict:
+    text = (ROOT / "infra" / "template.yaml").read_text()
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+def _resources() -> dict:
+    return _template()["Resources"]
+
+
+def _statements(fn: dict) -> list[dict]:
+    return [
+        s
+        for policy in fn["Policies"]
+        if isinstance(policy, dict) and "Statement" in policy
+        for s in policy["Statement"]
     ]
-    assert {"Name": "prefix", "Value": "incoming/"} in rules
-    assert resources["ScoringApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
-    bucket = resources["ScoringBucket"]["Properties"]
-    assert all(bucket["PublicAccessBlockConfiguration"].values())
-    statements = fn["Policies"][0]["Statement"]
+
+
+def test_api_and_batch_are_two_functions_of_one_image_and_handler():
+    template = _template()
+    functions = {
+        name: r
+        for name, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert set(functions) == {"ApiFunction", "BatchFunction"}
+    assert template["Globals"]["Function"]["AutoPublishAlias"] == "live"
+    for resource in functions.values():
+        assert resource["Properties"]["PackageType"] == "Image"
+        assert resource["Properties"]["DeploymentPreference"]["Type"].startswith("Canary")
+    # One image: the same build context, Dockerfile and tag (the image's CMD is the handler).
+    assert functions["ApiFunction"]["Metadata"] == functions["BatchFunction"]["Metadata"]
+
+
+def test_each_function_has_its_own_timeout_and_concurrency():
+    params = _template()["Parameters"]
+    api = _resources()["ApiFunction"]["Properties"]
+    batch = _resources()["BatchFunction"]["Properties"]
+    assert api["Timeout"] == "ApiTimeout" and params["ApiTimeout"]["MaxValue"] <= 30
+    assert batch["Timeout"] == "BatchTimeout" and params["BatchTimeout"]["Default"] == 900
+    assert api["ReservedConcurrentExecutions"] == "ApiReservedConcurrency"
+    assert batch["ReservedConcurrentExecutions"] == "BatchReservedConcurrency"
+    assert "ProvisionedConcurrencyConfig" in api
+    # The queue never runs more batch containers than are reserved for them.
+    queued = batch["Events"]["FileQueued"]["Properties"]
+    assert queued["ScalingConfig"]["MaximumConcurrency"] == "BatchReservedConcurrency"
+
+
+def test_api_routes_go_to_the_api_function_and_files_to_the_batch_function():
+    api = _resources()["ApiFunction"]["Properties"]["Events"]
+    batch = _resources()["BatchFunction"]["Properties"]["Events"]
+    assert {e["Type"] for e in api.values()} == {"HttpApi"}
+    assert {e["Properties"]["Path"] for e in api.values()} == {"/predict", "/schema", "/health", "/openapi.json"}
+    assert [e["Type"] for e in batch.values()] == ["SQS"]
+    assert _resources()["ScoringApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+
+
+def test_files_reach_the_batch_function_through_a_queue_with_a_dead_letter_queue():
+    resources = _resources()
+    bucket = resources["ScoringBucket"]
+    (notification,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Queue"] == "FileQueue.Arn"
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "incoming/"}]
+    assert "FileQueuePolicy" in bucket["DependsOn"]
+    (grant,) = resources["FileQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert grant["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert grant["Action"] == "sqs:SendMessage"
+    assert {"aws:SourceArn", "aws:SourceAccount"} <= {
+        key for condition in grant["Condition"].values() for key in condition
+    }
+    queue = resources["FileQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == "DeadLetterQueue.Arn"
+    queued = resources["BatchFunction"]["Properties"]["Events"]["FileQueued"]["Properties"]
+    assert queued["Queue"] == "FileQueue.Arn"
+    assert queued["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # Parked files outlive the queue's own retention, and an alarm says they are there.
+    assert (
+        resources["DeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+        > queue["MessageRetentionPeriod"]
+    )
+    dlq_alarms = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+        and r["Properties"].get("Namespace") == "AWS/SQS"
+        and r["Properties"]["Dimensions"][0]["Value"] == "DeadLetterQueue.QueueName"
+    ]
+    assert {a["MetricName"] for a in dlq_alarms} == {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+    }
+
+
+def test_visibility_timeout_is_six_times_every_allowed_batch_timeout():
+    template = _template()
+    allowed = template["Parameters"]["BatchTimeout"]["AllowedValues"]
+    mapping = template["Mappings"]["BatchTimeouts"]
+    assert template["Resources"]["FileQueue"]["Properties"]["VisibilityTimeout"] == [
+        "BatchTimeouts",
+        "BatchTimeout",
+        "VisibilityTimeout",
+    ]
+    assert sorted(int(k) for k in mapping) == sorted(allowed)
+    for timeout in allowed:
+        assert mapping[str(timeout)]["VisibilityTimeout"] >= 6 * timeout
+    assert max(m["VisibilityTimeout"] for m in mapping.values()) <= 43200  # SQS's maximum
+
+
+def test_batch_policy_is_least_privilege_and_lists_only_its_prefixes():
+    resources = _resources()
+    statements = _statements(resources["BatchFunction"]["Properties"])
     written = [s for s in statements if "s3:PutObject" in str(s["Action"])]
-    assert len(written) == 2
-    assert all(
+    assert written and all(
         "/summaries/" in str(s["Resource"]) or "/scored/" in str(s["Resource"]) for s in written
     )
     assert not any("incoming/" in str(s["Resource"]) for s in written)
+    assert not any(s["Action"] == "*" or "s3:*" in str(s["Action"]) for s in statements)
+    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert set(listing["Condition"]["StringLike"]["s3:prefix"]) == {
+        "incoming/*",
+        "scored/*",
+        "errors/*",
+        "summaries/*",
+    }
+    # The API path touches no bucket: at most the model object, when it is loaded from S3.
+    (only_if_model_in_s3,) = resources["ApiFunction"]["Properties"]["Policies"]
+    condition, policy, otherwise = only_if_model_in_s3
+    assert condition == "ModelFromS3" and otherwise == "AWS::NoValue"
+    assert [s["Action"] for s in policy["Statement"]] == ["s3:GetObject"]
+
+
+def test_bucket_access_is_logged_to_a_private_log_bucket():
+    resources = _resources()
+    bucket = resources["ScoringBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    logging = bucket["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == "AccessLogBucket"
+    logs = resources["AccessLogBucket"]["Properties"]
+    assert all(logs["PublicAccessBlockConfiguration"].values())
+    assert (
+        logs["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == "AccessLogRetentionDays"
+    )
+    grant = resources["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert logging["LogFilePrefix"] in grant["Resource"]
+    assert "AccessLogBucketPolicy" in resources["ScoringBucket"]["DependsOn"]
+
+
+def test_drift_alarms_watch_the_metrics_the_handler_emits():
+    template = _template()
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    watched = {}
+    for name in ("PositiveRateDriftAlarm", "MeanScoreDriftAlarm"):
+        alarm = template["Resources"][name]["Properties"]
+        (stat,) = [m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m]
+        metric = stat["Metric"]
+        assert metric["Namespace"] == env["METRICS_NAMESPACE"]
+        assert metric["Dimensions"] == [
+            {"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}
+        ]
+        assert alarm["ComparisonOperator"] == "LessThanLowerOrGreaterThanUpperThreshold"
+        watched[name] = metric["MetricName"]
+    assert set(watched.values()) == {"PositiveRate", "MeanProbability"}
+    handler = (ROOT / "lambda_fn" / "app.py").read_text()
+    assert all(f'"{m}"' in handler for m in watched.values())
