@@ -12,3 +12,7 @@ COPY lambda_fn/ ${LAMBDA_TASK_ROOT}/lambda_fn/
 COPY artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
 
 CMD ["lambda_fn.app.handler"]
+
+# Security scan (checkov, in `make lint`):
+# checkov:skip=CKV_DOCKER_2: Lambda does not run HEALTHCHECK; it checks the runtime API itself
+# checkov:skip=CKV_DOCKER_3: Lambda runs the function as its own non-root user whatever USER says; the copied files are world-readable for it

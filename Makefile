@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 TOOLS  := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
+CHECKOV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed
 SAM    := SAM_CLI_TELEMETRY=0 $(CURDIR)/$(TOOLS)/bin/sam
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -18,7 +20,7 @@ PRESET ?= quick
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools data train export invoke-local serve invoke build deploy validate test lint demo results bench xgboost-settings clean
+.PHONY: help setup tools security data train export invoke-local serve invoke build deploy validate test lint demo results bench xgboost-settings clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,6 +38,11 @@ $(TOOLS_STAMP): requirements/tools.txt
 	test -d $(TOOLS) || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r requirements/tools.txt
 	touch $(TOOLS_STAMP)
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	test -d $(CHECKOV) || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	touch $(CHECKOV_STAMP)
 
 data: ## fetch the demo data into data/ (DATA_MIRROR=folder to copy it from instead)
 	DATA_MIRROR=$(DATA_MIRROR) $(PYTHON) scripts/fetch_data.py $(DATA_DIR)
@@ -56,11 +63,16 @@ serve: setup ## local HTTP endpoint on 127.0.0.1:PORT (default 8000) for RUN/mod
 test: setup ## run the test suite
 	$(PY) -m pytest -q
 
-lint: setup tools ## ruff, hadolint on the Dockerfile, cfn-lint and sam validate --lint on the template
+lint: setup tools ## ruff (with its security rules), hadolint, cfn-lint, sam validate --lint, checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TOOLS)/bin/hadolint Dockerfile
 	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory security
+
+security: $(CHECKOV_STAMP) ## checkov on the template and the Dockerfile (each skip is justified where it applies)
+	BC_SKIP_MAPPING=TRUE $(CHECKOV)/bin/checkov --quiet --compact --skip-download \
+	  --framework cloudformation dockerfile -f infra/template.yaml -f Dockerfile
 
 validate: tools ## cfn-lint and sam validate --lint on infra/template.yaml
 	$(TOOLS)/bin/cfn-lint infra/template.yaml
