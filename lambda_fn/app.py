@@ -1,7 +1,9 @@
 """Lambda entry point: `lambda_fn.app.handler`.
 
 A thin router. API Gateway events (REST v1 or HTTP v2) go to the routes in
-api.py, S3 ObjectCreated events to batch.py. The model is loaded once per
+api.py, S3 ObjectCreated events to batch.py, and SQS messages carrying S3
+notifications (how the deployed stack delivers them) through delivery.py to
+batch.py, one message at a time. The model is loaded once per
 container, at init, from MODEL_PATH (default: the file baked into the image)
 or MODEL_S3_URI.
 """
@@ -95,11 +97,26 @@ def _score_files(event):
     return result
 
 
+def _score_queued_files(event, context):
+    from lambda_fn import delivery
+
+    return delivery.handle_sqs_event(event, context, _score_files, log=logger)
+
+
+def _is_sqs_event(event) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records
+    )
+
+
 @tracer.capture_lambda_handler
 def handler(event, context):
     try:
         if _is_s3_event(event):
             return _score_files(event)
+        if _is_sqs_event(event):
+            return _score_queued_files(event, context)
         request = (event.get("requestContext") or {}) if isinstance(event, dict) else {}
         logger.set_correlation_id(request.get("requestId"))
         version = event.get("version") if isinstance(event, dict) else None

@@ -1,0 +1,117 @@
+"""S3 notifications delivered through SQS: one queue message, one outcome.
+
+The bucket sends its ObjectCreated notifications to a queue, and the queue
+invokes the batch function with up to QueueBatchSize messages. Each message is
+handled on its own by Powertools' BatchProcessor, and the answer is a partial
+batch response: only the messages that failed go back to the queue (to be
+retried, then parked in the dead-letter queue), never the whole batch.
+
+- A message carrying an S3 notification is scored (`score`, which raises when
+  a file fails: that message fails alone).
+- `s3:TestEvent` (what S3 sends when notifications are configured) is
+  acknowledged.
+- Anything else is rejected for that message alone, with a logged reason; it
+  ends in the dead-letter queue, where someone can look at it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+# Longest piece of a rejected body quoted in the log (messages can be 256 KiB).
+QUOTE_CHARS = 200
+
+
+class RejectedMessage(ValueError):
+    """An SQS message that is not an S3 notification this function can score."""
+
+
+def read_notification(body: Any) -> dict | None:
+    """The S3 notification in a message body; None for S3's test event.
+
+    Raises RejectedMessage naming what is wrong with anything else.
+    """
+    if not isinstance(body, str):
+        raise RejectedMessage("the message has no body")
+    try:
+        notification = json.loads(body)
+    except ValueError:
+        raise RejectedMessage(f"the body is not JSON: {_quote(body)}") from None
+    if not isinstance(notification, dict):
+        kind = type(notification).__name__
+        raise RejectedMessage(f"the body is a JSON {kind}, not an S3 notification object")
+    if notification.get("Event") == "s3:TestEvent":
+        return None
+    records = notification.get("Records")
+    if not isinstance(records, list) or not records:
+        raise RejectedMessage(
+            f"the body has no 'Records' list of S3 events (keys: {_quote(sorted(notification))})"
+        )
+    for index, record in enumerate(records):
+        where = f"Records[{index}]"
+        if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
+            source = record.get("eventSource") if isinstance(record, dict) else None
+            raise RejectedMessage(f"{where} is not an S3 event (eventSource: {_quote(source)})")
+        name = record.get("eventName")
+        if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
+            raise RejectedMessage(f"{where}.eventName is {_quote(name)}, not ObjectCreated:*")
+        s3 = record.get("s3")
+        bucket = s3.get("bucket") if isinstance(s3, dict) else None
+        obj = s3.get("object") if isinstance(s3, dict) else None
+        if not (isinstance(bucket, dict) and isinstance(bucket.get("name"), str)):
+            raise RejectedMessage(f"{where}.s3.bucket.name is missing")
+        if not (isinstance(obj, dict) and isinstance(obj.get("key"), str)):
+            raise RejectedMessage(f"{where}.s3.object.key is missing")
+    return notification
+
+
+def handle_sqs_event(
+    event: dict,
+    context: Any,
+    score: Callable[[dict], Any],
+    log,
+) -> dict:
+    """Score every message; answer {"batchItemFailures": [...]} for the ones that failed.
+
+    `score(notification)` runs the S3 path for one notification and raises when
+    a file fails. When every message fails, BatchProcessor raises instead, so
+    that the invocation counts as an error (and a canary deployment that fails
+    every file rolls back).
+    """
+    # One processor per call: it keeps the batch's state, and the handler may
+    # run on several threads at once.
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def handle_record(record: SQSRecord):
+        message = {"message_id": record.message_id, "queue": record.event_source_arn}
+        try:
+            notification = read_notification(record.body)
+        except RejectedMessage as exc:
+            log.warning("SQS message rejected", extra={**message, "reason": str(exc)})
+            raise
+        if notification is None:
+            log.info("S3 test event acknowledged", extra=message)
+            return {"status": "test-event"}
+        try:
+            return score(notification)
+        except Exception:
+            log.warning("SQS message failed; the queue will retry it", extra=message)
+            raise
+
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )
+
+
+def _quote(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
