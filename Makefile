@@ -92,7 +92,8 @@ build: tools ## sam build: the Lambda image from Dockerfile (needs Docker and RU
 
 invoke: build ## sam local invoke with every sample event in infra/events/ (needs Docker)
 	@cd infra && for e in events/*.json; do echo "== $$e"; \
-	  $(SAM) local invoke ScoringFunction --event $$e || exit 1; done
+	  case $$e in events/api-*) fn=ApiFunction;; *) fn=BatchFunction;; esac; \
+	  $(SAM) local invoke $$fn --event $$e || exit 1; done
 
 deploy: build ## sam deploy --guided (needs Docker and AWS credentials)
 	cd infra && $(SAM) deploy --guided

@@ -113,6 +113,12 @@ def main(argv=None) -> int:
         print("\n== objects in the bucket")
         for obj in listing:
             print(f"  s3://{bucket}/{obj['Key']}  ({obj['Size']} bytes)")
+        queued = json.loads((EVENTS / "sqs-s3-put.json").read_text())
+        show(
+            "sqs-s3-put.json (the same file, as the deployed queue delivers it) -> "
+            "partial batch response",
+            app.handler(queued, None),
+        )
         scored = s3.get_object(Bucket=bucket, Key=summary["outputs"]["scored"])["Body"].read()
         print("\n== first lines of " + summary["outputs"]["scored"])
         print("\n".join(scored.decode().splitlines()[:4]))
