@@ -343,7 +343,7 @@ def test_docs_limits_are_the_templates_defaults():
 
     template = yaml.load((ROOT / "infra" / "template.yaml").read_text(), Loader=_Loader)
     text = (ROOT / "docs" / "api.md").read_text().split("## Limits", 1)[1].split("\n## ", 1)[0]
-    for name in ("MaxRecords", "ApiRateLimit", "ApiBurstLimit", "ReservedConcurrency"):
+    for name in ("MaxRecords", "ApiRateLimit", "ApiBurstLimit", "ApiReservedConcurrency"):
         default = template["Parameters"][name]["Default"]
         row = next(line for line in text.splitlines() if f"`{name}`" in line and "|" in line)
         assert f"| {default}" in row, (name, default, row)
