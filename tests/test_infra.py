@@ -94,7 +94,12 @@ def test_api_routes_go_to_the_api_function_and_files_to_the_batch_function():
     api = _resources()["ApiFunction"]["Properties"]["Events"]
     batch = _resources()["BatchFunction"]["Properties"]["Events"]
     assert {e["Type"] for e in api.values()} == {"HttpApi"}
-    assert {e["Properties"]["Path"] for e in api.values()} == {"/predict", "/schema", "/health", "/openapi.json"}
+    assert {e["Properties"]["Path"] for e in api.values()} == {
+        "/predict",
+        "/schema",
+        "/health",
+        "/openapi.json",
+    }
     assert [e["Type"] for e in batch.values()] == ["SQS"]
     assert _resources()["ScoringApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
 
