@@ -1,15 +1,27 @@
 # Serving image: the Lambda Python base, onnxruntime and the handler, plus the
 # exported model. No pandas, scikit-learn, TensorFlow or compilers.
-# x86_64 by default (see docs/deploy.md for arm64).
-FROM public.ecr.aws/lambda/python:3.11.2026.02.28.00
+#
+# Base: Lambda's Python 3.12 image on Amazon Linux 2023 (glibc 2.34), pinned to
+# a dated tag. Its glibc decides which wheels install: tests/test_image.py reads
+# this FROM line and checks that every pin in lambda_fn/requirements.txt has a
+# wheel for it, on both architectures.
+#
+# ARCH: x86_64 (default) or arm64. `sam build` passes the template's
+# Architecture parameter both as this build argument and as --platform; with
+# plain Docker: docker build --platform linux/arm64 --build-arg ARCH=arm64 .
+ARG ARCH=x86_64
+FROM public.ecr.aws/lambda/python:3.12.2026.06.02.15-${ARCH}
 
-COPY lambda_fn/requirements.txt /tmp/requirements.txt
+COPY --chmod=0644 lambda_fn/requirements.txt /tmp/requirements.txt
 RUN pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt \
         --target "${LAMBDA_TASK_ROOT}" \
     && rm /tmp/requirements.txt
 
-COPY lambda_fn/ ${LAMBDA_TASK_ROOT}/lambda_fn/
-COPY artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
+# Lambda runs the function as a non-root user, and COPY keeps the build
+# context's modes: set them, so that a 0600 file on the builder's disk cannot
+# make init fail with a permission error.
+COPY --chmod=0755 lambda_fn/ ${LAMBDA_TASK_ROOT}/lambda_fn/
+COPY --chmod=0644 artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
 
 CMD ["lambda_fn.app.handler"]
 

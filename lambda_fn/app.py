@@ -3,7 +3,8 @@
 A thin router. API Gateway events (REST v1 or HTTP v2) go to the routes in
 api.py, S3 ObjectCreated events to batch.py, and SQS messages carrying S3
 notifications (how the deployed stack delivers them) through delivery.py to
-batch.py, one message at a time. The model is loaded once per
+batch.py, one message at a time. Anything else (events.py decides) is
+rejected with a logged, named error: events.UnsupportedEvent. The model is loaded once per
 container, at init, from MODEL_PATH (default: the file baked into the image)
 or MODEL_S3_URI.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from lambda_fn import api
+from lambda_fn import api, events
 from lambda_fn.config import Config
 from lambda_fn.model import Model
 from lambda_fn.telemetry import Metrics, logger, tracer
@@ -65,13 +66,6 @@ def _record(route: str, outcome: api.Outcome) -> None:
 RESOLVERS = api.build_resolvers(lambda: MODEL, lambda: CONFIG, _record)
 
 
-def _is_s3_event(event) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and all(
-        isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in records
-    )
-
-
 def _score_files(event):
     from lambda_fn import batch
 
@@ -103,23 +97,32 @@ def _score_queued_files(event, context):
     return delivery.handle_sqs_event(event, context, _score_files, log=logger)
 
 
-def _is_sqs_event(event) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and all(
-        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records
-    )
+def _route(event, context):
+    try:
+        kind = events.kind_of(event)
+    except events.UnsupportedEvent as exc:
+        logger.error("event rejected", extra={"reason": str(exc), "event": events.describe(event)})
+        raise
+    try:
+        if kind == events.S3:
+            return _score_files(event)
+        if kind == events.SQS:
+            return _score_queued_files(event, context)
+        if kind == events.S3_TEST:
+            logger.info("S3 test event acknowledged", extra={"bucket": event.get("Bucket")})
+            return {"status": "test-event"}
+        logger.set_correlation_id(event["requestContext"].get("requestId"))
+        return RESOLVERS["v2" if kind == events.API_V2 else "v1"].resolve(event, context)
+    finally:
+        metrics.flush()
+
+
+# Every log line of an invocation carries cold_start and the request id.
+_route_with_context = logger.inject_lambda_context(_route)
 
 
 @tracer.capture_lambda_handler
 def handler(event, context):
-    try:
-        if _is_s3_event(event):
-            return _score_files(event)
-        if _is_sqs_event(event):
-            return _score_queued_files(event, context)
-        request = (event.get("requestContext") or {}) if isinstance(event, dict) else {}
-        logger.set_correlation_id(request.get("requestId"))
-        version = event.get("version") if isinstance(event, dict) else None
-        return RESOLVERS["v2" if version == "2.0" else "v1"].resolve(event, context)
-    finally:
-        metrics.flush()
+    if context is None:  # called directly (tests, local tools): no Lambda context to log
+        return _route(event, None)
+    return _route_with_context(event, context)

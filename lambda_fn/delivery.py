@@ -27,8 +27,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-# Longest piece of a rejected body quoted in the log (messages can be 256 KiB).
-QUOTE_CHARS = 200
+from lambda_fn.events import UnsupportedEvent, check_s3_notification, quote
 
 
 class RejectedMessage(ValueError):
@@ -45,32 +44,18 @@ def read_notification(body: Any) -> dict | None:
     try:
         notification = json.loads(body)
     except ValueError:
-        raise RejectedMessage(f"the body is not JSON: {_quote(body)}") from None
+        raise RejectedMessage(f"the body is not JSON: {quote(body)}") from None
     if not isinstance(notification, dict):
         kind = type(notification).__name__
         raise RejectedMessage(f"the body is a JSON {kind}, not an S3 notification object")
     if notification.get("Event") == "s3:TestEvent":
         return None
-    records = notification.get("Records")
-    if not isinstance(records, list) or not records:
+    try:
+        check_s3_notification(notification)
+    except UnsupportedEvent as exc:
         raise RejectedMessage(
-            f"the body has no 'Records' list of S3 events (keys: {_quote(sorted(notification))})"
-        )
-    for index, record in enumerate(records):
-        where = f"Records[{index}]"
-        if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
-            source = record.get("eventSource") if isinstance(record, dict) else None
-            raise RejectedMessage(f"{where} is not an S3 event (eventSource: {_quote(source)})")
-        name = record.get("eventName")
-        if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
-            raise RejectedMessage(f"{where}.eventName is {_quote(name)}, not ObjectCreated:*")
-        s3 = record.get("s3")
-        bucket = s3.get("bucket") if isinstance(s3, dict) else None
-        obj = s3.get("object") if isinstance(s3, dict) else None
-        if not (isinstance(bucket, dict) and isinstance(bucket.get("name"), str)):
-            raise RejectedMessage(f"{where}.s3.bucket.name is missing")
-        if not (isinstance(obj, dict) and isinstance(obj.get("key"), str)):
-            raise RejectedMessage(f"{where}.s3.object.key is missing")
+            f"the body is not an S3 notification this function scores: {exc}"
+        ) from None
     return notification
 
 
@@ -110,8 +95,3 @@ def handle_sqs_event(
     return process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context
     )
-
-
-def _quote(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
