@@ -1,12 +1,12 @@
 """Lambda entry point: `lambda_fn.app.handler`.
 
 A thin router. API Gateway events (REST v1 or HTTP v2) go to the routes in
-api.py, S3 ObjectCreated events to batch.py, and SQS messages carrying S3
-notifications (how the deployed stack delivers them) through delivery.py to
-batch.py, one message at a time. Anything else (events.py decides) is
-rejected with a logged, named error: events.UnsupportedEvent. The model is loaded once per
-container, at init, from MODEL_PATH (default: the file baked into the image)
-or MODEL_S3_URI.
+api.py, S3 ObjectCreated events to the batch package, and SQS messages
+carrying S3 notifications (how the deployed stack delivers them) through
+delivery.py to the batch package, one message at a time. Anything else
+(events.py decides) is rejected with a logged, named error,
+events.UnsupportedEvent. The model is loaded once per container, at init,
+from MODEL_PATH (default: the file baked into the image) or MODEL_S3_URI.
 """
 
 from __future__ import annotations

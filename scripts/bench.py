@@ -379,7 +379,7 @@ def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> 
     import numpy as np
     import onnxruntime as ort
 
-    from lambda_fn import batch
+    from lambda_fn.batch import csv_reader, scoring
     from lambda_fn.model import Model
 
     model = Model.load(str(run / "model.onnx"))
@@ -387,7 +387,7 @@ def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> 
         csv_path = Path(tmp) / "sample.csv"
         make_big_csv(data, target, rows, csv_path)
         with open(csv_path, "rb") as fh:
-            records = batch._Records(fh)
+            records = csv_reader.Records(fh)
             _, header = records.header()
             chunk = records.take(rows, len(header))
     index = {name: header.index(name) for name in model.schema.names}
@@ -395,9 +395,9 @@ def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> 
     for f in model.schema.features:
         cells = chunk.fields[index[f.name] :: len(header)]
         columns[f.name] = (
-            batch._numbers(cells)[0]
+            scoring.numbers(cells)[0]
             if f.kind == "numeric"
-            else np.array(batch._categories(cells), dtype=object)
+            else np.array(scoring.categories(cells), dtype=object)
         ).reshape(-1, 1)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from lambda_fn import batch
+from lambda_fn.batch import csv_reader
 from lambda_fn.config import Config
 from tests.conftest import make_frame
 
@@ -237,7 +238,7 @@ def messy_body() -> bytes:
 )
 def test_every_chunk_size_gives_the_same_outputs(s3, model, monkeypatch, chunk_rows, chunk_bytes):
     if chunk_bytes is not None:  # wide rows: a chunk stops at its byte budget
-        monkeypatch.setattr(batch, "CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(csv_reader, "CHUNK_BYTES", chunk_bytes)
     s3.put_object(Bucket=BUCKET, Key="incoming/messy.csv", Body=messy_body())
     config = Config(chunk_rows=chunk_rows)
     summary = batch.score_object(s3, BUCKET, "incoming/messy.csv", model, config)
@@ -314,7 +315,7 @@ def test_a_file_with_old_mac_line_ends_is_rejected_with_the_reason(s3, model):
 
 
 def test_an_overlong_line_is_rejected_without_being_read_whole(s3, model, monkeypatch):
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(csv_reader, "MAX_LINE_BYTES", 64)
     lines = features_csv(6).splitlines()
     lines.insert(3, "C7," + "9" * 200 + ",1,2,basic,north")  # line 4: over 64 bytes
     fields = lines[5].split(",")
@@ -331,7 +332,7 @@ def test_an_overlong_line_is_rejected_without_being_read_whole(s3, model, monkey
 
 
 def test_an_overlong_header_rejects_the_file(s3, model, monkeypatch):
-    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 16)
+    monkeypatch.setattr(csv_reader, "MAX_LINE_BYTES", 16)
     s3.put_object(Bucket=BUCKET, Key="incoming/wide.csv", Body=features_csv(3).encode())
     summary = batch.score_object(s3, BUCKET, "incoming/wide.csv", model, Config())
     assert summary["status"] == "rejected"

@@ -1,0 +1,218 @@
+"""Chunks of CSV records -> scored rows and error rows, with the model.
+
+Cells are read as training reads them (numbers, missing tokens, padded
+categories); a row with a cell that is not a number is rejected with its line
+and column, and the others are scored. Outputs go to any writer of bytes (an
+S3Writer, a file, a BytesIO), so the same functions serve a whole object or a
+byte range of it: the rows come out in input order, with no header, and the
+counts and timings add up across ranges.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+from lambda_fn.batch.csv_reader import Chunk
+from lambda_fn.model import Model
+from lambda_fn.schema import NUMERIC, read_category
+from lambda_fn.validation import cell_number
+
+ERROR_HEADER = ["line", "column", "value", "reason"]
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> object: ...
+
+
+@dataclass
+class Tally:
+    """Rows and seconds so far; rows_in = rows_scored + rows_rejected holds
+    after every chunk."""
+
+    rows_in: int = 0
+    rows_scored: int = 0
+    rows_rejected: int = 0
+    parse_seconds: float = 0.0
+    score_seconds: float = 0.0
+    write_seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if k.startswith("rows_")}
+
+    def timings(self) -> dict[str, float]:
+        return {k: v for k, v in asdict(self).items() if k.endswith("_seconds")}
+
+
+class Columns(NamedTuple):
+    """Where the model's features sit in a file's rows."""
+
+    width: int
+    index: dict[str, int]
+
+
+class CsvRows:
+    """Rows (lists of values) as CSV text to a writer of bytes, flushed after each call."""
+
+    def __init__(self, writer: Writer):
+        self.writer = writer
+        self.text = io.StringIO()
+        self.csv = csv.writer(self.text, lineterminator="\n")
+
+    def rows(self, rows) -> None:
+        self.csv.writerows(rows)
+        self.flush()
+
+    def flush(self) -> None:
+        data = self.text.getvalue()
+        if data:
+            self.writer.write(data.encode("utf-8"))
+            self.text.seek(0)
+            self.text.truncate()
+
+
+class Outputs:
+    """Where scoring goes: scored rows and error rows as CSV bytes to any two
+    writers, and the tally of rows and seconds."""
+
+    def __init__(self, scored: Writer, errors: Writer):
+        self.scored = scored
+        self.errors = CsvRows(errors)
+        self.tally = Tally()
+
+
+def header_problems(header: list[str] | None, model: Model) -> list[list]:
+    """Error rows ([1, column, "", reason]) that reject the file; [] when it can be scored."""
+    if not header:
+        return [[1, "", "", "the file is empty: expected a header row"]]
+    names = [h.strip() for h in header]
+    dupes = sorted({n for n in names if names.count(n) > 1 and n in model.schema.names})
+    problems = [[1, n, "", "column appears more than once in the header"] for n in dupes]
+    missing = [n for n in model.schema.names if n not in names]
+    problems += [[1, n, "", "required column missing from the header"] for n in missing]
+    return problems
+
+
+def feature_columns(header: list[str], model: Model) -> Columns:
+    """For a header without header_problems."""
+    names = [h.strip() for h in header]
+    return Columns(len(names), {name: names.index(name) for name in model.schema.names})
+
+
+def scored_header(header_raw: str) -> bytes:
+    """The scored output's first line: the input header as it came, then the two outputs."""
+    return (header_raw + ",probability,label\n").encode("utf-8")
+
+
+def score_chunks(chunks: Iterable[Chunk], columns: Columns, model: Model, out: Outputs) -> None:
+    """score_chunk for every chunk; the time spent reading them counts as parsing.
+
+    A read error raised by `chunks` propagates, after every row read before
+    it has been scored and counted."""
+    chunks = iter(chunks)
+    while True:
+        t = time.perf_counter()
+        chunk = next(chunks, None)
+        out.tally.parse_seconds += time.perf_counter() - t
+        if chunk is None:
+            return
+        score_chunk(chunk, columns, model, out)
+
+
+def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> None:
+    """The chunk's good rows to out.scored (input text, probability, label),
+    its rejected rows to out.errors in line order, and the counts to out.tally."""
+    t = time.perf_counter()
+    tally = out.tally
+    width, index = columns
+    bad = list(chunk.rejected)
+    lines, raws = chunk.lines, chunk.raws
+    keep = None
+    values_of = {}
+    for f in model.schema.features:
+        cells = chunk.fields[index[f.name] :: width]
+        if f.kind == NUMERIC:
+            values, problems = numbers(cells)
+            if problems:
+                keep = np.ones(len(raws), dtype=bool) if keep is None else keep
+                for j, value in problems:
+                    bad.append([lines[j], f.name, value, "not a number"])
+                    keep[j] = False
+        else:
+            values = np.array(categories(cells), dtype=object)
+        values_of[f.name] = values.reshape(-1, 1)
+    tally.rows_in += len(raws) + len(chunk.rejected)
+    if keep is not None:
+        values_of = {name: values[keep] for name, values in values_of.items()}
+        raws = [raw for raw, k in zip(raws, keep.tolist(), strict=True) if k]
+    tally.parse_seconds += time.perf_counter() - t
+    if raws:
+        t = time.perf_counter()
+        probability, label = model.predict(values_of)
+        tally.score_seconds += time.perf_counter() - t
+        t = time.perf_counter()
+        names = [f",{_csv_cell(name)}\n" for name in model.labels]
+        text = "".join(
+            [
+                f"{raw},{p:.7g}{names[k]}"
+                for raw, p, k in zip(raws, probability.tolist(), label.tolist(), strict=True)
+            ]
+        )
+        out.scored.write(text.encode("utf-8"))
+        tally.write_seconds += time.perf_counter() - t
+    tally.rows_scored += len(raws)
+    tally.rows_rejected += len(chunk.lines) + len(chunk.rejected) - len(raws)
+    if bad:
+        bad.sort(key=lambda r: r[0])
+        out.errors.rows(bad)
+
+
+def categories(cells: list[str]) -> list[str]:
+    """read_category for a column, decided once per distinct value (a column
+    holds few) and then looked up."""
+    mapping = {value: read_category(value) for value in set(cells)}
+    if all(key == value for key, value in mapping.items()):
+        return cells
+    return [mapping[c] for c in cells]
+
+
+def numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """float32 values (nan for missing) and the (index, cell) pairs that are not numbers.
+
+    numpy parses a clean column in C, and a column whose missing cells are
+    empty (the usual case) on a second try; only what numpy cannot read, or
+    reads as nan or infinity, is judged cell by cell."""
+    values = _parsed(cells)
+    if values is None:
+        values = _parsed([c or "nan" for c in cells])
+    if values is not None:
+        problems = []
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            number = cell_number(cells[i])
+            if number is None:
+                problems.append((i, cells[i]))
+            values[i] = np.nan if number is None else number
+        return values, problems
+    mapping = {cell: cell_number(cell) for cell in set(cells)}
+    values = np.array([np.nan if mapping[c] is None else mapping[c] for c in cells], np.float32)
+    return values, [(i, c) for i, c in enumerate(cells) if mapping[c] is None]
+
+
+def _parsed(cells: list[str]) -> np.ndarray | None:
+    try:
+        with np.errstate(over="ignore"):
+            return np.array(cells, dtype=np.float64).astype(np.float32)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _csv_cell(value: str) -> str:
+    if any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
