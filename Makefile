@@ -18,9 +18,10 @@ POSITIVE ?= yes
 RUN    ?= artifacts
 PRESET ?= quick
 PORT   ?= 8000
+ARCH   ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools security data train export invoke-local serve invoke build deploy validate test lint demo results bench xgboost-settings clean
+.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels serve invoke build deploy validate test lint demo results bench xgboost-settings clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,16 +58,23 @@ export: setup ## export RUN to RUN/model.onnx, checked against the Python pipeli
 invoke-local: setup ## run infra/events/ through the handler in this process (S3 via moto on 127.0.0.1), no Docker
 	$(PY) scripts/invoke_local.py --model $(RUN)/model.onnx --data $(DATA) --target $(TARGET)
 
+invoke-rie: setup tools ## infra/events/ under the real Lambda runtime (RIE + awslambdaric) as a non-root user, S3 via moto, no Docker
+	$(PY) scripts/invoke_rie.py --model $(RUN)/model.onnx --data $(DATA) --target $(TARGET)
+
+image-wheels: setup ## check that lambda_fn/requirements.txt has wheels for the Dockerfile's base (x86_64 and arm64), no Docker
+	$(PY) scripts/image_wheels.py
+
 serve: setup ## local HTTP endpoint on 127.0.0.1:PORT (default 8000) for RUN/model.onnx, no Docker
 	$(PY) scripts/serve.py --model $(RUN)/model.onnx --port $(PORT) $(SERVE_ARGS)
 
-test: setup ## run the test suite
+test: setup tools ## run the test suite (the real-runtime tests need the RIE from .venv-tools)
 	$(PY) -m pytest -q
 
 lint: setup tools ## ruff (with its security rules), hadolint, cfn-lint, sam validate --lint, checkov
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TOOLS)/bin/hadolint Dockerfile
+	$(PY) scripts/image_wheels.py
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory security
 
@@ -85,10 +93,10 @@ define need_docker
 	  exit 2; }
 endef
 
-build: tools ## sam build: the Lambda image from Dockerfile (needs Docker and RUN/model.onnx)
+build: tools ## sam build: the Lambda image from Dockerfile for ARCH (x86_64 or arm64; needs Docker and RUN/model.onnx)
 	$(need_docker)
 	@test -f artifacts/model.onnx || { echo "error: artifacts/model.onnx missing; run 'make export' first"; exit 2; }
-	cd infra && $(SAM) build
+	cd infra && $(SAM) build --use-buildkit --parameter-overrides Architecture=$(ARCH)
 
 invoke: build ## sam local invoke with every sample event in infra/events/ (needs Docker)
 	@cd infra && for e in events/*.json; do echo "== $$e"; \

@@ -98,6 +98,7 @@ def _score_queued_files(event, context):
 
 
 def _route(event, context):
+    logger.set_correlation_id(None)  # no request id of an earlier invocation on this one's lines
     try:
         kind = events.kind_of(event)
     except events.UnsupportedEvent as exc:

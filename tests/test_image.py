@@ -1,0 +1,114 @@
+"""The serving image installs on its base and is readable by Lambda's user.
+
+No Docker here: the checks read the Dockerfile itself, so that the base it
+names, the wheels pip may take for it and the modes it sets cannot drift from
+what the tests believe.
+"""
+
+import re
+import stat
+
+import pytest
+
+from scripts import image_wheels, invoke_rie
+from tests.conftest import ROOT
+from tests.test_infra import _template
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_the_base_is_a_dated_lambda_python_image_on_amazon_linux_2023():
+    base = image_wheels.read_base(DOCKERFILE)
+    assert re.fullmatch(
+        r"public\.ecr\.aws/lambda/python:3\.1[2-9]\.\d{4}\.\d\d\.\d\d\.\d\d-x86_64", base.image
+    )
+    assert base.glibc == (2, 34) and base.default_arch == "x86_64"
+    assert base.image_for("arm64").endswith("-arm64")
+
+
+def test_the_image_installs_only_the_serving_requirements():
+    installs = re.findall(r"pip install[^\n]*(?:\\\n[^\n]*)*", DOCKERFILE)
+    assert len(installs) == 1 and "-r /tmp/requirements.txt" in installs[0]
+    assert "--only-binary=:all:" in installs[0]
+    assert "lambda_fn/requirements.txt /tmp/requirements.txt" in DOCKERFILE
+    assert 'CMD ["lambda_fn.app.handler"]' in DOCKERFILE
+
+
+def test_glibc_follows_the_python_version_of_the_base():
+    al2 = image_wheels.read_base("FROM public.ecr.aws/lambda/python:3.11.2026.02.28.00\n")
+    assert al2.python == "3.11" and al2.glibc == (2, 26)
+    with pytest.raises(image_wheels.DockerfileError, match="not a Lambda Python base"):
+        image_wheels.read_base("FROM python:3.12-slim\n")
+
+
+def test_every_manylinux_tag_up_to_the_base_glibc_is_offered_to_pip():
+    tags = image_wheels.platforms("arm64", (2, 34))
+    assert tags[0] == "manylinux_2_17_aarch64" and "manylinux_2_34_aarch64" in tags
+    assert "manylinux_2_35_aarch64" not in tags and "manylinux2014_aarch64" in tags
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_every_serving_pin_has_a_wheel_for_the_image(arch):
+    base = image_wheels.read_base(DOCKERFILE)
+    problem = image_wheels.check(base.python, arch, base.glibc, image_wheels.REQUIREMENTS)
+    assert problem is None, problem
+
+
+def test_the_check_names_the_package_when_the_base_is_too_old():
+    # Lambda's 3.11 base is Amazon Linux 2: numpy 2.4 ships no wheel for glibc 2.26.
+    problem = image_wheels.check("3.11", "x86_64", (2, 26), image_wheels.REQUIREMENTS)
+    assert problem is not None and "no wheel for numpy==" in problem
+    assert "glibc 2.26" in problem
+
+
+def test_the_check_names_a_pin_that_has_no_wheel(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("PyYAML==5.4.1\n")  # released before Python 3.12: sdist only there
+    problem = image_wheels.check("3.12", "x86_64", (2, 34), requirements)
+    assert problem is not None and "PyYAML==5.4.1" in problem
+
+
+def test_the_check_fails_from_the_command_line(tmp_path, capsys):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "ARG ARCH=x86_64\nFROM public.ecr.aws/lambda/python:3.11.2026.02.28.00-${ARCH}\n"
+    )
+    assert image_wheels.main(["--dockerfile", str(dockerfile), "--arch", "x86_64"]) == 1
+    assert "no wheel for numpy" in capsys.readouterr().err
+
+
+def test_everything_the_image_copies_gets_an_explicit_world_readable_mode():
+    copies = re.findall(r"^COPY\b.*$", DOCKERFILE, flags=re.MULTILINE)
+    assert copies
+    for line in copies:
+        mode = re.search(r"--chmod=(\d+)", line)
+        assert mode, f"COPY without --chmod keeps the builder's file modes: {line}"
+        assert int(mode[1], 8) & 0o444 == 0o444, f"not world-readable: {line}"
+
+
+def test_the_task_root_the_image_lays_out_is_readable_by_any_user(tmp_path, model_path):
+    model_path.chmod(0o600)  # as an older export wrote it
+    try:
+        invoke_rie.lay_out_task_root(tmp_path, model_path)
+    finally:
+        model_path.chmod(0o644)
+    files = list(tmp_path.rglob("*"))
+    assert tmp_path / "lambda_fn" / "model.onnx" in files
+    assert tmp_path / "lambda_fn" / "app.py" in files
+    for path in files:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        needed = 0o005 if path.is_dir() else 0o004
+        assert mode & needed == needed, f"{path.relative_to(tmp_path)} is {oct(mode)}"
+
+
+def test_the_architecture_is_a_template_parameter_passed_to_the_image_build():
+    template = _template()
+    parameter = template["Parameters"]["Architecture"]
+    assert parameter["Default"] == "x86_64"
+    assert set(parameter["AllowedValues"]) == {"x86_64", "arm64"}
+    assert template["Globals"]["Function"]["Architectures"] == ["Architecture"]
+    for name in ("ApiFunction", "BatchFunction"):
+        metadata = template["Resources"][name]["Metadata"]
+        assert metadata["DockerBuildArgs"] == {"ARCH": "Architecture"}
+    assert re.search(r"^ARG ARCH=x86_64$", DOCKERFILE, flags=re.MULTILINE)
+    assert "${ARCH}" in re.search(r"^FROM .*$", DOCKERFILE, flags=re.MULTILINE)[0]
