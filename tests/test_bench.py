@@ -31,6 +31,8 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
             "30",
             "--cold-runs",
             "1",
+            "--rie-runs",
+            "1",
             "--runs",
             str(tmp_path),
             "--json",
@@ -56,6 +58,8 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
     if len(os.sched_getaffinity(0)) > 1:
         assert figures["batch"]["full_all_vcpus"]["threads"] == len(os.sched_getaffinity(0))
     assert set(figures["cold_start"]) == {"handler", "pandas_sklearn_xgboost", "tensorflow_keras"}
+    rie = figures["cold_start_rie"]
+    assert "skipped" in rie or rie["tracing_on"]["median_ms"] > 0 < rie["tracing_off"]["median_ms"]
     assert 0 < figures["size"]["serving_mb"] < figures["size"]["pipeline_keras_stack_mb"]
     text = report.read_text()
     for heading in (
