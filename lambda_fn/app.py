@@ -42,7 +42,7 @@ def s3_client():
     if _s3_client is None:
         import boto3
 
-        tracer.patch(["boto3", "botocore"])
+        tracer().patch(["boto3", "botocore"])
         _s3_client = boto3.client("s3")
     return _s3_client
 
@@ -106,9 +106,9 @@ def _route(event, context):
         raise
     try:
         if kind == events.S3:
-            return _score_files(event)
+            return tracer().capture_method(_score_files)(event)
         if kind == events.SQS:
-            return _score_queued_files(event, context)
+            return tracer().capture_method(_score_queued_files)(event, context)
         if kind == events.S3_TEST:
             logger.info("S3 test event acknowledged", extra={"bucket": event.get("Bucket")})
             return {"status": "test-event"}
@@ -122,7 +122,6 @@ def _route(event, context):
 _route_with_context = logger.inject_lambda_context(_route)
 
 
-@tracer.capture_lambda_handler
 def handler(event, context):
     if context is None:  # called directly (tests, local tools): no Lambda context to log
         return _route(event, None)

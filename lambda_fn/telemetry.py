@@ -6,8 +6,10 @@
   20 µs each), a third of a single-record request; the EMF document itself
   is a fixed shape, so it is built here.
 - Tracer: Powertools Tracer when X-Ray is active for the function (Lambda sets
-  AWS_XRAY_DAEMON_ADDRESS); otherwise a no-op, so that local runs and tests do
-  not pay aws_xray_sdk's ~200 ms import.
+  AWS_XRAY_DAEMON_ADDRESS); otherwise a no-op. Created on first use, and only
+  the S3 path uses it (to trace its S3 calls): aws_xray_sdk imports botocore,
+  about 200 ms of init, and the API path calls no other service, so Lambda's
+  own segment for the invocation says all there is to say about it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 
 from aws_lambda_powertools import Logger
@@ -37,17 +40,25 @@ class _NoTracer:
         pass
 
 
-def _tracer():
-    if os.environ.get("AWS_XRAY_DAEMON_ADDRESS") and os.environ.get(
-        "POWERTOOLS_TRACE_DISABLED", ""
-    ).lower() not in ("1", "true"):
-        from aws_lambda_powertools import Tracer
-
-        return Tracer(service=SERVICE, auto_patch=False)
-    return _NoTracer()
+_tracer = None
+_tracer_lock = threading.Lock()
 
 
-tracer = _tracer()
+def tracer():
+    """The function's Tracer (a no-op unless X-Ray is active), made on first call."""
+    global _tracer
+    with _tracer_lock:
+        if _tracer is None:
+            active = os.environ.get("AWS_XRAY_DAEMON_ADDRESS") and os.environ.get(
+                "POWERTOOLS_TRACE_DISABLED", ""
+            ).lower() not in ("1", "true")
+            if active:
+                from aws_lambda_powertools import Tracer
+
+                _tracer = Tracer(service=SERVICE, auto_patch=False)
+            else:
+                _tracer = _NoTracer()
+        return _tracer
 
 
 class Metrics:
