@@ -192,6 +192,21 @@ def install_packages(target: Path, requirements: list[str]) -> None:
         path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
 
 
+@contextlib.contextmanager
+def task_root(model: Path):
+    """A temporary folder any user may enter: (folder, task root, runtime dir)."""
+    with tempfile.TemporaryDirectory(prefix="rie-") as folder:
+        base = Path(folder)
+        base.chmod(0o755)
+        task, runtime = base / "task", base / "runtime"
+        task.mkdir(mode=0o755)
+        runtime.mkdir(mode=0o755)
+        install_packages(task, ["-r", str(ROOT / "lambda_fn" / "requirements.txt")])
+        install_packages(runtime, [AWSLAMBDARIC])
+        lay_out_task_root(task, model)
+        yield base, task, runtime
+
+
 # ---------------------------------------------------------------- the user
 
 
@@ -396,16 +411,7 @@ def run(model: Path, data: Path | None, target: str, rows: int, env: dict | None
     user = unprivileged_user()
     report.user = user.pw_name if user else pwd.getpwuid(os.geteuid()).pw_name
     report.python = function_python(user)
-    with tempfile.TemporaryDirectory(prefix="rie-") as folder:
-        base = Path(folder)
-        base.chmod(0o755)
-        task, runtime = base / "task", base / "runtime"
-        task.mkdir(mode=0o755)
-        runtime.mkdir(mode=0o755)
-        requirements = ROOT / "lambda_fn" / "requirements.txt"
-        install_packages(task, ["-r", str(requirements)])
-        install_packages(runtime, [AWSLAMBDARIC])
-        lay_out_task_root(task, model)
+    with task_root(model) as (base, task, runtime):
 
         port = free_port()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -490,15 +496,7 @@ def cold_starts(model: Path, starts: int, tracing: bool) -> list[float]:
         }
     health = json.loads((EVENTS / "api-health.json").read_text())
     inits = []
-    with tempfile.TemporaryDirectory(prefix="rie-cold-") as folder:
-        base = Path(folder)
-        base.chmod(0o755)
-        task, runtime = base / "task", base / "runtime"
-        task.mkdir(mode=0o755)
-        runtime.mkdir(mode=0o755)
-        install_packages(task, ["-r", str(ROOT / "lambda_fn" / "requirements.txt")])
-        install_packages(runtime, [AWSLAMBDARIC])
-        lay_out_task_root(task, model)
+    with task_root(model) as (base, task, runtime):
         for k in range(starts):
             emulator = Emulator(task, runtime, python, user, env, base / f"cold-{k}.log")
             try:

@@ -110,6 +110,27 @@ def in_process_invoker(model: Path):
     return lambda event: app.handler(event, None)
 
 
+def rie_invoker(model: Path, stack: contextlib.ExitStack):
+    """The handler under the real Lambda runtime (scripts/invoke_rie.py's emulator)."""
+    sys.path.insert(0, str(ROOT))
+    from scripts import invoke_rie
+
+    user = invoke_rie.unprivileged_user()
+    python = invoke_rie.function_python(user)
+    base, task, runtime = stack.enter_context(invoke_rie.task_root(model))
+    quiet = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+    emulator = invoke_rie.Emulator(task, runtime, python, user, quiet, base / "rie.log")
+    stack.callback(emulator.stop)
+
+    def invoke(event):
+        answer, _ = emulator.invoke(event)
+        if isinstance(answer, dict) and "errorType" in answer:  # the function raised
+            raise RuntimeError(f"{answer['errorType']}: {answer.get('errorMessage')}")
+        return answer
+
+    return invoke
+
+
 def make_handler(invoke):
     # One invocation at a time, as in one Lambda execution environment; the
     # threads only read and write the HTTP requests concurrently.
@@ -210,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         help="allow a non-loopback --host: the server checks no signature, anyone who reaches "
         "it can call it",
     )
+    p.add_argument(
+        "--runtime",
+        choices=["in-process", "rie"],
+        default="in-process",
+        help="rie: every request goes through the real Lambda runtime (the Runtime Interface "
+        "Emulator from .venv-tools, as a non-root user), as `make invoke-rie` runs it",
+    )
     args = p.parse_args(argv)
     if not _is_loopback(args.host) and not args.allow_remote:
         print(
@@ -225,14 +253,24 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    with contextlib.ExitStack() as stack:
+        return _serve(args, model, stack)
+
+
+def _serve(args, model: Path, stack: contextlib.ExitStack) -> int:
     started = time.perf_counter()
     try:
-        invoke = in_process_invoker(model.resolve())
-    except Exception as exc:  # ModelLoadError, ConfigError: one line, no traceback
+        if args.runtime == "rie":
+            invoke = rie_invoker(model.resolve(), stack)
+        else:
+            invoke = in_process_invoker(model.resolve())
+    except Exception as exc:  # ModelLoadError, ConfigError, RieError: one line, no traceback
         print(f"error: cannot start the handler: {exc}", file=sys.stderr)
         return 2
-    from lambda_fn import app
+    sys.path.insert(0, str(ROOT))
+    from lambda_fn.model import Model
 
+    loaded = Model.load(str(model))
     try:
         server = ThreadingHTTPServer((args.host, args.port), make_handler(invoke))
     except OSError as exc:
@@ -247,11 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}"
     print(
-        f"Serving {model} (model version {app.MODEL.version}) at {url} "
-        f"[in-process handler, loaded in {time.perf_counter() - started:.1f} s; Ctrl-C stops]"
+        f"Serving {model} (model version {loaded.version}) at {url} "
+        f"[{'real Lambda runtime (RIE)' if args.runtime == 'rie' else 'in-process handler'}, "
+        f"loaded in {time.perf_counter() - started:.1f} s; Ctrl-C stops]"
     )
     print("Try:")
-    for line in examples(url, app.MODEL.schema.example_record()):
+    for line in examples(url, loaded.schema.example_record()):
         print("  " + line)
     sys.stdout.flush()
 

@@ -41,7 +41,7 @@ def start(model: Path, *args: str) -> tuple[subprocess.Popen, str]:
             cwd=ROOT,
         )
     proc.log = Path(log)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # --runtime rie installs the serving pins first
     while time.monotonic() < deadline and proc.poll() is None:
         found = re.search(r" at (http://\S+) ", proc.log.read_text())
         if found:
@@ -120,6 +120,28 @@ def test_concurrent_requests_each_get_their_own_answer(served):
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(score, ages))
     assert together == alone and len({a[0] for a in alone}) > 5
+
+
+@pytest.mark.rie
+def test_the_real_runtime_option_gives_the_in_process_answers(served, model_path):
+    from scripts import invoke_rie
+
+    try:
+        invoke_rie.rie_binary()
+    except invoke_rie.RieError as exc:
+        pytest.skip(str(exc))
+    record = {"age": 41, "balance": 1200.5, "calls": 3, "plan": "premium", "region": "north"}
+    body = json.dumps({"records": [record, {**record, "age": 70}]}).encode()
+    proc, url = start(model_path, "--runtime", "rie")
+    try:
+        assert "real Lambda runtime (RIE)" in proc.log.read_text()
+        under_rie = http("POST", url + "/predict", body)
+        bad = http("POST", url + "/predict", b'{"records": [{"age": "old"}]}')
+    finally:
+        stop(proc)
+    in_process = http("POST", served + "/predict", body)
+    assert under_rie[0] == 200 and under_rie[2]["predictions"] == in_process[2]["predictions"]
+    assert bad[0] == 400 and bad[2]["errors"]
 
 
 def test_binds_only_to_loopback_unless_told(model_path):
