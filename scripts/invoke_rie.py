@@ -412,7 +412,6 @@ def run(model: Path, data: Path | None, target: str, rows: int, env: dict | None
     report.user = user.pw_name if user else pwd.getpwuid(os.geteuid()).pw_name
     report.python = function_python(user)
     with task_root(model) as (base, task, runtime):
-
         port = free_port()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
