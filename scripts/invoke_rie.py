@@ -418,15 +418,15 @@ def run(model: Path, data: Path | None, target: str, rows: int, env: dict | None
         emulator = None
         try:
             endpoint = f"http://127.0.0.1:{port}"
-            os.environ.update(
-                AWS_ENDPOINT_URL=endpoint,
-                AWS_ACCESS_KEY_ID="local",
-                AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - moto's dummy credentials
-                AWS_DEFAULT_REGION="us-east-1",
-            )
             import boto3
 
-            s3 = boto3.client("s3")
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto's dummy credentials
+            )
             emulator = Emulator(
                 task,
                 runtime,

@@ -5,8 +5,12 @@ names, the wheels pip may take for it and the modes it sets cannot drift from
 what the tests believe.
 """
 
+import json
+import os
 import re
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -112,3 +116,81 @@ def test_the_architecture_is_a_template_parameter_passed_to_the_image_build():
         assert metadata["DockerBuildArgs"] == {"ARCH": "Architecture"}
     assert re.search(r"^ARG ARCH=x86_64$", DOCKERFILE, flags=re.MULTILINE)
     assert "${ARCH}" in re.search(r"^FROM .*$", DOCKERFILE, flags=re.MULTILINE)[0]
+
+
+def _image_python(version: str):
+    """An interpreter of the image's Python version on this machine, if there is one."""
+    import glob
+    import shutil
+
+    pattern = os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")
+    candidates = [*sorted(glob.glob(pattern)), shutil.which(f"python{version}")]
+    for python in filter(None, candidates):
+        probe = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return python
+    return None
+
+
+def test_the_serving_code_runs_on_the_image_python(tmp_path, model_path):
+    """The image runs Python 3.12, the tests 3.11: score a request on both."""
+    base = image_wheels.read_base(DOCKERFILE)
+    python = _image_python(base.python)
+    if python is None:
+        pytest.skip(f"no Python {base.python} on this machine")
+    target = tmp_path / "task"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    command += ["--only-binary=:all:", "--python-version", base.python, "--implementation", "cp"]
+    for tag in image_wheels.platforms(
+        "x86_64" if os.uname().machine == "x86_64" else "arm64", base.glibc
+    ):
+        command += ["--platform", tag]
+    command += ["--target", str(target), "-r", str(image_wheels.REQUIREMENTS)]
+    install = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr[-2000:]
+    script = (
+        "import json, sys\n"
+        "from lambda_fn import app, events\n"
+        "answer = app.handler(json.loads(sys.argv[1]), None)\n"
+        "try:\n"
+        "    app.handler({'source': 'aws.events'}, None)\n"
+        "except events.UnsupportedEvent:\n"
+        "    rejected = True\n"
+        "print(json.dumps({'version': sys.version_info[:2], 'status': answer['statusCode'],\n"
+        "                  'body': json.loads(answer['body']), 'rejected': rejected}))\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": f"{target}:{ROOT}",
+        "MODEL_PATH": str(model_path),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    from tests.lambda_fn.conftest import RECORD, http_event
+
+    event = http_event("POST", "/predict", {"records": [RECORD, {**RECORD, "age": 70}]})
+    answers = {}
+    for name, interpreter, path in (
+        ("image", python, f"{target}:{ROOT}"),
+        ("host", sys.executable, str(ROOT)),
+    ):
+        run = subprocess.run(
+            [interpreter, "-c", script, json.dumps(event)],
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONPATH": path},
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        answers[name] = json.loads(run.stdout.strip().splitlines()[-1])
+    image, host = answers["image"], answers["host"]
+    assert image["version"] == [int(part) for part in base.python.split(".")]
+    assert image["status"] == 200 and image["rejected"]
+    assert image["body"]["predictions"] == host["body"]["predictions"]
