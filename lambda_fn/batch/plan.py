@@ -24,6 +24,9 @@ from lambda_fn.batch.csv_reader import MAX_LINE_BYTES, Records
 from lambda_fn.batch.s3_io import READ_BUFFER_BYTES
 
 BLOCK_BYTES = 8 << 20
+# A final object has at most 10,000 parts, and the merge makes at most about
+# two per range (merge.compose), so ranges grow before their count passes this.
+MAX_RANGES = 4_000
 
 # One physical line that is one whole record for the csv module (excel dialect,
 # which the reader uses): every field either unquoted (a quote inside it is
@@ -175,6 +178,7 @@ def plan_task(s3, task: dict, staging: str, range_bytes: int, model_version: str
     bucket, key = task["bucket"], task["key"]
     started = datetime.now(UTC).isoformat(timespec="seconds")
     body = stage.get_source(s3, task)
+    range_bytes = max(range_bytes, -(-body["ContentLength"] // MAX_RANGES))
     result = cut(io.BufferedReader(body["Body"], READ_BUFFER_BYTES), range_bytes)
     keys = stage.keys(staging, task["run"])
     plan = {

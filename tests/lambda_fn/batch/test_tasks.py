@@ -104,6 +104,15 @@ def test_plan_ranges_and_merge_give_what_one_invocation_gives(s3, model, name):
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix=STAGING).get("KeyCount") == 0
 
 
+def test_ranges_grow_rather_than_outnumber_what_one_object_can_be_merged_from(
+    s3, model, monkeypatch
+):
+    monkeypatch.setattr(plan, "MAX_RANGES", 3)
+    task = upload(s3, "incoming/many.csv", features_csv(100).encode())
+    planned = plan.plan_task(s3, {"task": "plan", **task}, STAGING, 10, model.version)
+    assert planned["ranges"] == 3
+
+
 def test_a_range_of_only_bad_rows_has_no_scored_rows_and_keeps_the_file_line_numbers(s3, model):
     body = features_csv(5).encode() + b"x,y\n" * 10
     task = upload(s3, "incoming/bad.csv", body)
