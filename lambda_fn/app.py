@@ -3,7 +3,8 @@
 A thin router. API Gateway events (REST v1 or HTTP v2) go to the routes in
 api.py, S3 ObjectCreated events to the batch package, and SQS messages
 carrying S3 notifications (how the deployed stack delivers them) through
-delivery.py to the batch package, one message at a time. Anything else
+delivery.py to the batch package, one message at a time, and the scoring
+state machine's tasks (large files) to batch/chunked.py. Anything else
 (events.py decides) is rejected with a logged, named error,
 events.UnsupportedEvent. The model is loaded once per container, at init,
 from MODEL_PATH (default: the file baked into the image) or MODEL_S3_URI.
@@ -97,6 +98,19 @@ def _score_queued_files(event, context):
     return delivery.handle_sqs_event(event, context, _score_files, log=logger)
 
 
+def _run_task(event):
+    from lambda_fn.batch import chunked
+
+    logger.append_keys(run=event["run"], task=event["task"])
+    try:
+        result = chunked.handle_task(event, MODEL, CONFIG, s3_client())
+    except Exception:
+        logger.exception("task failed", extra={"key": event["key"]})
+        raise
+    logger.info("task done", extra={"key": event["key"], "result": result})
+    return result
+
+
 def _route(event, context):
     logger.set_correlation_id(None)  # no request id of an earlier invocation on this one's lines
     try:
@@ -109,6 +123,8 @@ def _route(event, context):
             return tracer().capture_method(_score_files)(event)
         if kind == events.SQS:
             return tracer().capture_method(_score_queued_files)(event, context)
+        if kind == events.TASK:
+            return tracer().capture_method(_run_task)(event)
         if kind == events.S3_TEST:
             logger.info("S3 test event acknowledged", extra={"bucket": event.get("Bucket")})
             return {"status": "test-event"}

@@ -16,6 +16,9 @@ API_V2 = "api-v2"  # HTTP API payload 2.0, and Lambda Function URLs
 S3 = "s3"  # S3 ObjectCreated notification, invoked directly
 S3_TEST = "s3-test"  # what S3 sends once when a notification is configured
 SQS = "sqs"  # messages from the file queue (each carries an S3 notification)
+TASK = "task"  # a task of the scoring state machine (large files): {"task": ..., ...}
+
+TASKS = ("plan", "score-range", "merge", "fail")
 
 # Longest piece of an event quoted in an error (events can be megabytes).
 QUOTE_CHARS = 200
@@ -26,7 +29,7 @@ class UnsupportedEvent(ValueError):
 
 
 def kind_of(event: Any) -> str:
-    """One of API_V1, API_V2, S3, S3_TEST, SQS; raises UnsupportedEvent otherwise."""
+    """One of API_V1, API_V2, S3, S3_TEST, SQS, TASK; raises UnsupportedEvent otherwise."""
     if not isinstance(event, dict):
         raise UnsupportedEvent(
             f"expected an API Gateway, S3 or SQS event object, got a JSON {_json_type(event)}"
@@ -36,6 +39,9 @@ def kind_of(event: Any) -> str:
         return S3_TEST
     if "Records" in event:
         return _records_kind(event["Records"])
+    if "task" in event:
+        check_task(event)
+        return TASK
     if "requestContext" in event or "httpMethod" in event or "routeKey" in event:
         return _api_kind(event)
     raise UnsupportedEvent(
@@ -86,6 +92,32 @@ def check_s3_notification(notification: dict) -> None:
             raise UnsupportedEvent(f"{where}.s3.bucket.name is missing")
         if not (isinstance(obj, dict) and isinstance(obj.get("key"), str) and obj["key"]):
             raise UnsupportedEvent(f"{where}.s3.object.key is missing")
+
+
+def check_task(event: dict) -> None:
+    """Raises UnsupportedEvent naming the first field a state machine task lacks."""
+    task = event.get("task")
+    if task not in TASKS:
+        raise UnsupportedEvent(f"'task' is {quote(task)}, not one of {', '.join(TASKS)}")
+    for field in ("bucket", "key", "run"):
+        if not isinstance(event.get(field), str) or not event[field]:
+            raise UnsupportedEvent(f"a {task} task needs '{field}' (a non-empty string)")
+    if task == "plan" and not isinstance(event.get("etag"), str):
+        raise UnsupportedEvent("a plan task needs 'etag' (a string)")
+    if task == "score-range":
+        item = event.get("range")
+        fields = ("index", "start", "end", "line")
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(f), int) and not isinstance(item.get(f), bool) and item[f] >= 0
+            for f in fields
+        ):
+            raise UnsupportedEvent(
+                "a score-range task needs 'range' with non-negative integers " + ", ".join(fields)
+            )
+        if item["end"] < item["start"]:
+            raise UnsupportedEvent("a score-range task's range ends before it starts")
+    if task == "fail" and not isinstance(event.get("error", {}), dict):
+        raise UnsupportedEvent("a fail task's 'error' must be an object (Error, Cause)")
 
 
 def _api_kind(event: dict) -> str:

@@ -1,6 +1,8 @@
 """The image and the template keep their promises (static checks; `make lint`
 runs hadolint, cfn-lint and sam validate --lint on the same files)."""
 
+import re
+
 import yaml
 
 from tests.conftest import ROOT
@@ -53,15 +55,20 @@ def test_api_and_batch_are_two_functions_of_one_image_and_handler():
         for name, r in template["Resources"].items()
         if r["Type"] == "AWS::Serverless::Function"
     }
-    assert set(functions) == {"ApiFunction", "BatchFunction"}
+    assert set(functions) == {"ApiFunction", "BatchFunction", "ChunkFunction"}
     assert template["Globals"]["Function"]["AutoPublishAlias"] == "live"
     for resource in functions.values():
         assert resource["Properties"]["PackageType"] == "Image"
-        assert resource["Properties"]["DeploymentPreference"]["Type"].startswith("Canary")
+    for name in ("ApiFunction", "BatchFunction"):
+        preference = functions[name]["Properties"]["DeploymentPreference"]
+        assert preference["Type"].startswith("Canary")
+    # No canary for the large-file tasks: one run's ranges must not be split
+    # between two versions by a weighted alias.
+    assert "DeploymentPreference" not in functions["ChunkFunction"]["Properties"]
     # One image: the same build context, Dockerfile and tag (the image's CMD is the handler).
     docker = ("DockerContext", "Dockerfile", "DockerTag")
-    api, batch = (functions[f"{n}Function"]["Metadata"] for n in ("Api", "Batch"))
-    assert [api[k] for k in docker] == [batch[k] for k in docker]
+    api, batch, chunk = (functions[f"{n}Function"]["Metadata"] for n in ("Api", "Batch", "Chunk"))
+    assert [api[k] for k in docker] == [batch[k] for k in docker] == [chunk[k] for k in docker]
 
 
 def test_each_function_has_its_own_timeout_and_concurrency():
@@ -200,3 +207,82 @@ def test_drift_alarms_watch_the_metrics_the_handler_emits():
     assert set(watched.values()) == {"PositiveRate", "MeanProbability"}
     handler = (ROOT / "lambda_fn" / "app.py").read_text()
     assert all(f'"{m}"' in handler for m in watched.values())
+
+
+STATE_MACHINE_ARN = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-scoring"
+
+
+def _definition() -> dict:
+    import json
+
+    machine = _resources()["ScoringStateMachine"]["Properties"]
+    text = (ROOT / "infra" / machine["DefinitionUri"]).read_text()
+    names = set(re.findall(r"\$\{(\w+)\}", text))
+    assert names == set(machine["DefinitionSubstitutions"])
+    for name in names:  # numbers substituted unquoted, as CloudFormation will
+        text = text.replace("${" + name + "}", "1" if "Arn" not in name else "arn")
+    return json.loads(text)
+
+
+def test_large_files_run_through_a_distributed_map_that_tolerates_no_failure():
+    states = _definition()["States"]
+    assert _definition()["StartAt"] == "Plan"
+    assert states["Plan"]["Next"] == "ScoreRanges" and states["ScoreRanges"]["Next"] == "Merge"
+    scoring = states["ScoreRanges"]
+    assert scoring["Type"] == "Map"
+    assert scoring["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert scoring["ItemReader"]["Resource"] == "arn:aws:states:::s3:getObject"
+    assert scoring["ToleratedFailurePercentage"] == 0
+    assert scoring["MaxConcurrency"] == 1  # substituted from ChunkMaxConcurrency
+    child = scoring["ItemProcessor"]["States"]["ScoreRange"]
+    retried = {e for r in child["Retry"] for e in r["ErrorEquals"]}
+    assert {
+        "Lambda.TooManyRequestsException",
+        "Lambda.ServiceException",
+        "States.Timeout",
+    } <= retried
+    assert all(r["BackoffRate"] > 1 for r in child["Retry"])
+    # Every step's failure is recorded by the fail task, and the run ends failed.
+    for name in ("Plan", "ScoreRanges", "Merge"):
+        assert states[name]["Catch"][0]["Next"] == "RecordFailure"
+    assert states["RecordFailure"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+
+
+def test_the_state_machine_may_invoke_only_its_function_and_start_only_its_own_children():
+    resources = _resources()
+    machine = resources["ScoringStateMachine"]["Properties"]
+    assert machine["Name"] == "${AWS::StackName}-scoring"
+    assert machine["DefinitionSubstitutions"]["ChunkFunctionArn"] == "ChunkFunctionAliaslive"
+    invoke = [p["LambdaInvokePolicy"] for p in machine["Policies"] if "LambdaInvokePolicy" in p]
+    assert invoke == [{"FunctionName": "ChunkFunction"}]
+    statements = _statements(machine)
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["RunMapChildren"]["Action"] == "states:StartExecution"
+    assert by_sid["RunMapChildren"]["Resource"] == STATE_MACHINE_ARN
+    assert by_sid["WatchMapChildren"]["Resource"].endswith(":execution:${AWS::StackName}-scoring/*")
+    assert by_sid["ReadManifests"]["Resource"].endswith("/staging/*/manifest.json")
+    wildcard = [s for s in statements if s["Resource"] == "*"]
+    assert all(a.startswith("logs:") for s in wildcard for a in s["Action"])
+    # The batch function starts executions of exactly this state machine.
+    batch = resources["BatchFunction"]["Properties"]
+    starts = [s for s in _statements(batch) if "states:" in str(s["Action"])]
+    assert starts == [
+        {
+            "Sid": "StartLargeFileRuns",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": STATE_MACHINE_ARN,
+        }
+    ]
+    assert batch["Environment"]["Variables"]["STATE_MACHINE_ARN"] == STATE_MACHINE_ARN
+
+
+def test_staging_expires_and_failed_runs_raise_an_alarm():
+    bucket = _resources()["ScoringBucket"]["Properties"]
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-staging"]["Prefix"] == "staging/"
+    alarm = _resources()["LargeFileRunsFailedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert alarm["Dimensions"][0]["Value"] == "ScoringStateMachine"
+    env = _template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["STAGING_PREFIX"] == "staging/"

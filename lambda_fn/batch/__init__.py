@@ -7,6 +7,10 @@ up as multipart uploads.
 - scoring: chunks of records -> scored rows and error rows, with the model.
 - s3_io: S3 objects as streams (reading an input, the multipart writer).
 - job: one S3 event's files, one file's job (outputs, duplicate check, summary).
+- chunked: files too large for one invocation routed to the scoring state
+  machine, and its tasks dispatched to plan (byte ranges on record
+  boundaries), range_job (one range scored), merge (results assembled, or the
+  failure recorded); staging holds their working objects.
 
 Imported on the S3 path only: the API path never loads this package.
 """

@@ -62,7 +62,11 @@ def handle_event(event: dict, model: Model, config: Config, s3, log=None) -> dic
             )
             continue
         try:
-            results.append(score_object(s3, bucket, key, model, config))
+            # A file too large for one invocation goes to the state machine instead.
+            from lambda_fn.batch import chunked
+
+            routed = chunked.route(s3, bucket, key, model, config)
+            results.append(routed or score_object(s3, bucket, key, model, config))
         except Exception as exc:  # noqa: BLE001 - reported, then re-raised below
             if log is not None:
                 log.exception("file failed", extra={"bucket": bucket, "key": key})

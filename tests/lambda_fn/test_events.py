@@ -109,7 +109,14 @@ def test_any_json_value_is_routed_or_rejected_by_name(event):
     except events.UnsupportedEvent as rejected:
         assert str(rejected)
     else:
-        assert kind in {events.API_V1, events.API_V2, events.S3, events.S3_TEST, events.SQS}
+        assert kind in {
+            events.API_V1,
+            events.API_V2,
+            events.S3,
+            events.S3_TEST,
+            events.SQS,
+            events.TASK,
+        }
 
 
 def test_x_ray_is_not_imported_on_the_api_path_even_with_tracing_active(model_path):

@@ -1,0 +1,224 @@
+"""Merge and fail tasks: the chunked path's results published, or nothing.
+
+The merge writes what the whole-file path writes for the same object, byte for
+byte: scored/<name> = the scored header, then every range's scored rows in
+range order; errors/<name> = the error header, then every range's error rows
+(already numbered as in the whole file), only when rows were rejected; then
+summaries/<name>.json with the summed counts, last. Each final object is one
+multipart upload assembled server-side (UploadPartCopy) from the range
+outputs; S3 wants every part but the last to be at least 5 MiB, so small
+pieces (the header, small ranges, the start of a range that follows them)
+are read and uploaded as a part instead. An object appears only when its
+upload completes, so a failed merge leaves no partial result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+from lambda_fn.batch import staging as stage
+from lambda_fn.batch.job import output_keys
+from lambda_fn.batch.scoring import ERROR_HEADER, scored_header
+from lambda_fn.config import Config
+
+MIN_PART_BYTES = 5 << 20  # S3's smallest part but the last
+MAX_COPY_BYTES = 5 << 30  # S3's largest part
+RUN_METADATA = "scoring-run"  # names the run that published an object
+
+
+class MissingParts(Exception):
+    """A range's outputs are not in staging: the map did not finish it."""
+
+
+def compose(s3, bucket: str, key: str, pieces: list, run: str, content_type: str) -> int:
+    """One object from pieces in order, each bytes or (source_key, size); its size.
+
+    A source piece of at least MIN_PART_BYTES that starts a part is copied by
+    S3; everything else is read and uploaded, in parts of at least
+    MIN_PART_BYTES, or as one PUT when the whole object is that small."""
+    upload = {"Bucket": bucket, "Key": key}
+    upload_id = None
+    parts: list[dict] = []
+    buffer = bytearray()
+    total = 0
+
+    def start() -> str:
+        nonlocal upload_id
+        if upload_id is None:
+            upload_id = s3.create_multipart_upload(
+                **upload, ContentType=content_type, Metadata={RUN_METADATA: run}
+            )["UploadId"]
+        return upload_id
+
+    def upload_buffer() -> None:
+        number = len(parts) + 1
+        etag = s3.upload_part(**upload, UploadId=start(), PartNumber=number, Body=bytes(buffer))[
+            "ETag"
+        ]
+        parts.append({"ETag": etag, "PartNumber": number})
+        buffer.clear()
+
+    def copy(source: str, first: int, last: int) -> None:
+        number = len(parts) + 1
+        etag = s3.upload_part_copy(
+            **upload,
+            UploadId=start(),
+            PartNumber=number,
+            CopySource={"Bucket": bucket, "Key": source},
+            CopySourceRange=f"bytes={first}-{last}",
+        )["CopyPartResult"]["ETag"]
+        parts.append({"ETag": etag, "PartNumber": number})
+
+    try:
+        for piece in pieces:
+            if isinstance(piece, bytes | bytearray):
+                source, size = None, len(piece)
+            else:
+                source, size = piece
+            total += size
+            pos = 0
+            while pos < size:
+                rest = size - pos
+                if source is not None and not buffer and rest >= MIN_PART_BYTES:
+                    n = (
+                        rest
+                        if rest <= MAX_COPY_BYTES
+                        else min(MAX_COPY_BYTES, rest - MIN_PART_BYTES)
+                    )
+                    copy(source, pos, pos + n - 1)
+                    pos += n
+                    continue
+                n = min(MIN_PART_BYTES - len(buffer), rest)
+                if source is None:
+                    buffer += piece[pos : pos + n]
+                else:
+                    r = f"bytes={pos}-{pos + n - 1}"
+                    buffer += s3.get_object(Bucket=bucket, Key=source, Range=r)["Body"].read()
+                pos += n
+                if len(buffer) >= MIN_PART_BYTES:
+                    upload_buffer()
+        if upload_id is None:
+            s3.put_object(
+                **upload, Body=bytes(buffer), ContentType=content_type, Metadata={RUN_METADATA: run}
+            )
+            return total
+        if buffer or not parts:
+            upload_buffer()
+        s3.complete_multipart_upload(**upload, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    except BaseException:
+        if upload_id is not None:
+            s3.abort_multipart_upload(**upload, UploadId=upload_id)
+        raise
+    return total
+
+
+def _part_sizes(s3, bucket: str, prefix: str) -> dict[str, int]:
+    sizes, token = {}, None
+    while True:
+        page = s3.list_objects_v2(
+            Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
+        )
+        sizes.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
+        if not page.get("IsTruncated"):
+            return sizes
+        token = page["NextContinuationToken"]
+
+
+def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -> dict:
+    t0 = time.perf_counter()
+    bucket, run = task["bucket"], task["run"]
+    keys = stage.keys(staging, run)
+    plan = stage.get_json(s3, bucket, keys["plan"])
+    sizes = _part_sizes(s3, bucket, keys["root"] + "parts/")
+    parts = [stage.part_keys(staging, run, i) for i in range(plan["ranges"])]
+    missing = [p["tally"] for p in parts if p["tally"] not in sizes]
+    if missing:
+        raise MissingParts(f"{len(missing)} range(s) have no outputs, first {missing[0]}")
+    tallies = [stage.get_json(s3, bucket, p["tally"]) for p in parts]
+    counts = {k: sum(t[k] for t in tallies) for k in ("rows_in", "rows_scored", "rows_rejected")}
+    timings = {k: round(sum(t["timings"][k] for t in tallies), 4) for k in tallies[0]["timings"]}
+    source = plan["source"]
+    out = output_keys(source["key"], config)
+    compose(
+        s3,
+        bucket,
+        out["scored"],
+        [scored_header(plan["header_raw"])] + [(p["scored"], sizes[p["scored"]]) for p in parts],
+        run,
+        "text/csv",
+    )
+    outputs = {"scored": out["scored"]}
+    if counts["rows_rejected"]:
+        header = (",".join(ERROR_HEADER) + "\n").encode()
+        errors = [(p["errors"], sizes[p["errors"]]) for p in parts]
+        compose(s3, bucket, out["errors"], [header, *errors], run, "text/csv")
+        outputs["errors"] = out["errors"]
+    else:
+        s3.delete_object(Bucket=bucket, Key=out["errors"])  # stale from an earlier upload
+    merge_seconds = time.perf_counter() - t0
+    summary = {
+        "key": source["key"],
+        "source": {k: source[k] for k in ("bucket", "key", "etag", "bytes")},
+        "model_version": plan["model_version"],
+        "threshold": threshold,
+        "started_at": plan["started_at"],
+        "status": "scored",
+        "outputs": outputs,
+        **counts,
+        "timings": {
+            **timings,
+            "merge_seconds": round(merge_seconds, 4),
+            "total_seconds": round(_since(plan["started_at"]), 4),
+        },
+        "chunked": {"run": run, "ranges": plan["ranges"], "lines": plan["lines"]},
+    }
+    stage.put_json(s3, bucket, out["summary"], summary)
+    stage.remove(s3, bucket, keys["root"])
+    return {"status": "scored", **counts, "summary": out["summary"]}
+
+
+def fail_task(s3, task: dict, config: Config, staging: str, model_version: str) -> dict:
+    """After a failed plan, range or merge: no final output of this run stays,
+    the summary says why, the staging prefix goes."""
+    bucket, key, run = task["bucket"], task["key"], task["run"]
+    error = task.get("error") or {}
+    reason = f"{error.get('Error', 'unknown error')}: {_cause(error.get('Cause'))}"
+    out = output_keys(key, config)
+    for name in ("scored", "errors"):
+        try:
+            head = s3.head_object(Bucket=bucket, Key=out[name])
+        except Exception:  # noqa: BLE001, S112 - absent: nothing to take back
+            continue
+        if head.get("Metadata", {}).get(RUN_METADATA) == run:
+            s3.delete_object(Bucket=bucket, Key=out[name])
+    summary = {
+        "key": key,
+        "source": {"bucket": bucket, "key": key, "etag": task.get("etag")},
+        "model_version": model_version,
+        "status": "failed",
+        "reason": reason,
+        "outputs": {},
+        "chunked": {"run": run},
+        "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    stage.put_json(s3, bucket, out["summary"], summary)
+    removed = stage.remove(s3, bucket, stage.keys(staging, run)["root"])
+    return {"status": "failed", "reason": reason, "staging_objects_removed": removed}
+
+
+def _cause(cause) -> str:
+    """Step Functions passes a Lambda error's Cause as the JSON of its payload."""
+    if isinstance(cause, str):
+        try:
+            cause = json.loads(cause)
+        except ValueError:
+            return cause[:1000]
+    if isinstance(cause, dict):
+        return str(cause.get("errorMessage") or cause)[:1000]
+    return str(cause)[:1000]
+
+
+def _since(iso: str) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
