@@ -43,7 +43,9 @@ def s3_client():
         import boto3
 
         tracer.patch(["boto3", "botocore"])
-        _s3_client = boto3.client("s3")
+        # Retry mode, attempts and timeouts from the config (botocore retries
+        # throttling, 5xx and timeouts with backoff).
+        _s3_client = boto3.client("s3", config=CONFIG.botocore_config())
     return _s3_client
 
 

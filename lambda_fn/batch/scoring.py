@@ -25,6 +25,16 @@ from lambda_fn.schema import NUMERIC, read_category
 from lambda_fn.validation import cell_number
 
 ERROR_HEADER = ["line", "column", "value", "reason"]
+# What a spreadsheet takes for the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value):
+    """A cell echoed from the input, made inert for spreadsheets: text that
+    starts like a formula gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class Writer(Protocol):
@@ -58,14 +68,18 @@ class Columns(NamedTuple):
 
 
 class CsvRows:
-    """Rows (lists of values) as CSV text to a writer of bytes, flushed after each call."""
+    """Rows (lists of values) as CSV text to a writer of bytes, flushed after
+    each call; every text cell goes through `cell` (inert_cell for errors/)."""
 
-    def __init__(self, writer: Writer):
+    def __init__(self, writer: Writer, cell=None):
         self.writer = writer
+        self.cell = cell
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
 
     def rows(self, rows) -> None:
+        if self.cell is not None:
+            rows = [[self.cell(v) for v in row] for row in rows]
         self.csv.writerows(rows)
         self.flush()
 
@@ -83,7 +97,7 @@ class Outputs:
 
     def __init__(self, scored: Writer, errors: Writer):
         self.scored = scored
-        self.errors = CsvRows(errors)
+        self.errors = CsvRows(errors, inert_cell)
         self.tally = Tally()
 
 
