@@ -76,11 +76,19 @@ class CsvRows:
         self.cell = cell
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
+        # The csv module quotes a field with a line feed but not one with a
+        # bare carriage return (the line terminator here is LF): rows holding
+        # one are written with every field quoted, so no reader splits them.
+        self.quoted = csv.writer(self.text, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
     def rows(self, rows) -> None:
         if self.cell is not None:
             rows = [[self.cell(v) for v in row] for row in rows]
-        self.csv.writerows(rows)
+        for row in rows:
+            if any(isinstance(v, str) and "\r" in v for v in row):
+                self.quoted.writerow(row)
+            else:
+                self.csv.writerow(row)
         self.flush()
 
     def flush(self) -> None:
