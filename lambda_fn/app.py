@@ -113,7 +113,8 @@ def _route(event, context):
         if kind == events.S3_TEST:
             logger.info("S3 test event acknowledged", extra={"bucket": event.get("Bucket")})
             return {"status": "test-event"}
-        logger.set_correlation_id(event["requestContext"].get("requestId"))
+        # Per thread: concurrent requests each log their own request id.
+        logger.thread_safe_append_keys(correlation_id=event["requestContext"].get("requestId"))
         return RESOLVERS["v2" if kind == events.API_V2 else "v1"].resolve(event, context)
     finally:
         metrics.flush()
