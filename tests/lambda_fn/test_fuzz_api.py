@@ -22,7 +22,7 @@ from tests.lambda_fn.conftest import EVENTS, RECORD
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10000"))
 SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
 unicode_text = st.lists(
-    st.one_of(st.characters(), SURROGATES, st.sampled_from(' ,"\\\r\n\t\x00=+-@')), max_size=30
+    st.one_of(st.characters(), SURROGATES, st.sampled_from(' ,"\\\r\n\t\x00=+-@')), max_size=20
 ).map("".join)
 huge_ints = st.integers(min_value=-(10**600), max_value=10**600)
 numbers = st.one_of(
@@ -35,7 +35,7 @@ scalars = st.one_of(st.none(), st.booleans(), numbers, unicode_text)
 json_values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(unicode_text, inner, max_size=4),
-    max_leaves=10,
+    max_leaves=6,
 )
 
 
@@ -79,7 +79,7 @@ def mutated_records(schema):
 
 def raw_bodies():
     """Text that is not what json.dumps writes: deep nesting, huge literals, junk."""
-    big = st.integers(300, 6000)
+    big = st.integers(300, 3000)
     return st.one_of(
         big.map(lambda n: "[" * n + "]" * n),
         big.map(lambda n: '{"records": [' * (n // 13) + "]}" * (n // 13)),
@@ -93,7 +93,7 @@ def raw_bodies():
 
 def oversized_bodies():
     """Many or long field names, unknown at the top level or in records."""
-    return st.tuples(st.integers(1, 400), st.integers(1, 300), st.booleans()).map(
+    return st.tuples(st.integers(1, 150), st.integers(1, 200), st.booleans()).map(
         lambda t: json.dumps(
             {"records": [{**RECORD, **{f"{'k' * t[1]}{i}": 1 for i in range(t[0])}}]}
             if t[2]
