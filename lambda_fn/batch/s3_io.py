@@ -84,7 +84,8 @@ def key_bytes(key: str) -> int:
 class S3Body(io.RawIOBase):
     """One version of an object's bytes (pinned by its ETag), resumed from
     where it stopped when the connection breaks, and checked for length at
-    the end."""
+    the end: bytes [start, length) of the object, so a byte range is
+    S3Body(..., length=end, start=start)."""
 
     def __init__(self, s3, bucket: str, key: str, etag: str, length: int, start: int = 0):
         self.s3, self.bucket, self.key, self.etag = s3, bucket, key, etag
@@ -104,7 +105,7 @@ class S3Body(io.RawIOBase):
                 Bucket=self.bucket,
                 Key=self.key,
                 IfMatch=f'"{self.etag}"',
-                Range=f"bytes={self.position}-",
+                Range=f"bytes={self.position}-{self.length - 1}",
             )["Body"]
         except Exception as exc:
             if condition_failed(exc):
@@ -131,8 +132,8 @@ class S3Body(io.RawIOBase):
                 n = len(data)
                 if self.position + n > self.length:
                     raise SourceReadFailed(
-                        f"s3://{self.bucket}/{self.key} is longer than its "
-                        f"ContentLength ({self.length:,} bytes)"
+                        f"s3://{self.bucket}/{self.key} sent more than the "
+                        f"{self.length:,} bytes asked for"
                     )
                 buffer[:n] = data
                 self.position += n
