@@ -637,6 +637,26 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def memory_markdown(memory: dict) -> list[str]:
+    lines = [
+        "### Memory does not follow the file's size or width",
+        "",
+        "The handler's S3 path on a 1 MB file, a large file and a 5,000-column file, each in",
+        "a fresh process on one thread (peak resident set, VmHWM). The bar (issue 14): the",
+        "large and the wide file within 2x the 1 MB file's peak.",
+        "",
+        "| file | rows | file MB | rows scored | seconds | peak MB | x the 1 MB file | |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in memory.items():
+        lines.append(
+            f"| {name} | {m['rows']:,} | {m['file_mb']:.1f} | {m['rows_scored']:,} "
+            f"| {m['seconds']:.1f} | {m['peak_rss_mb']:.0f} | {m['rss_ratio_to_1mb']:.2f} "
+            f"| {_verdict(m['rss_ratio_to_1mb'] <= 2)} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(f: dict, command: str) -> str:
     lines = [
         "# Benchmarks",
@@ -780,23 +800,7 @@ def markdown(f: dict, command: str) -> str:
         ]
     lines.append("")
     if "memory" in f:
-        lines += [
-            "### Memory does not follow the file's size or width",
-            "",
-            "The handler's S3 path on a 1 MB file, a large file and a 5,000-column file, each in",
-            "a fresh process on one thread (peak resident set, VmHWM). The bar (issue 14): the",
-            "large and the wide file within 2x the 1 MB file's peak.",
-            "",
-            "| file | rows | file MB | rows scored | seconds | peak MB | x the 1 MB file | |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name, m in f["memory"].items():
-            lines.append(
-                f"| {name} | {m['rows']:,} | {m['file_mb']:.1f} | {m['rows_scored']:,} "
-                f"| {m['seconds']:.1f} | {m['peak_rss_mb']:.0f} | {m['rss_ratio_to_1mb']:.2f} "
-                f"| {_verdict(m['rss_ratio_to_1mb'] <= 2)} |"
-            )
-        lines.append("")
+        lines += memory_markdown(f["memory"])
     lines += [
         "## 3. Cold start",
         "",
@@ -865,6 +869,11 @@ def main(argv=None) -> int:
     p.add_argument("--runs", help="folder with the run folders of `make results`")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--markdown", help="write the report here")
+    p.add_argument(
+        "--only",
+        choices=["memory"],
+        help="run one section and print it (no --keras-run or --runs needed)",
+    )
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     os.environ.update(QUIET)
@@ -876,6 +885,12 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     run, data = Path(args.run), Path(args.data)
+    if args.only == "memory":
+        memory = memory_bounds(run, data, args.target, args.memory_mb, args.wide_rows)
+        print("\n".join(memory_markdown(memory)))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"memory": memory}, indent=2) + "\n")
+        return 0
     keras_run = Path(args.keras_run) if args.keras_run else None
     os.environ["MODEL_PATH"] = str(run / "model.onnx")
     figures = {"single_record": {"winner": single_record(run, data, args.requests)}}
