@@ -8,6 +8,7 @@ tests call them directly; the Powertools resolvers only route.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 
@@ -19,9 +20,14 @@ from aws_lambda_powertools.event_handler import (
 
 from lambda_fn.config import Config
 from lambda_fn.model import Model
-from lambda_fn.validation import NonFinite, records_to_columns
+from lambda_fn.validation import echo, loads, records_to_columns
 
 JSON = "application/json"
+# Every answer stays under this (what the fuzzer checks): an error lists at
+# most MAX_PROBLEMS problems, and echoes no more than a few names.
+MAX_RESPONSE_BYTES = 64 * 1024
+MAX_PROBLEMS = 100
+MAX_ECHOED_NAMES = 5
 
 
 @dataclass
@@ -40,7 +46,9 @@ class Outcome:
 def error(status: int, message: str, problems: list | None = None) -> Outcome:
     body = {"message": message}
     if problems is not None:
-        body["errors"] = problems
+        body["errors"] = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            body["errors_truncated"] = f"the first {MAX_PROBLEMS} of {len(problems)} problems"
     return Outcome(status, body)
 
 
@@ -54,16 +62,22 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
     if size > config.max_body_bytes:
         return error(413, f"body is {size} bytes; the limit is {config.max_body_bytes}")
     try:
-        payload = json.loads(body, parse_constant=NonFinite)
+        payload = loads(body)
     except (ValueError, RecursionError) as exc:
-        return error(400, f"body is not valid JSON: {exc}")
+        return error(400, f"body is not valid JSON: {str(exc)[:200]}")
     if not isinstance(payload, dict):
         return error(400, 'body must be a JSON object like {"records": [...]}')
     if "records" not in payload:
         return error(400, 'missing "records": send {"records": [{...}]}')
     unknown = [k for k in payload if k != "records"]
     if unknown:
-        return error(400, f"unknown top-level field(s): {', '.join(map(str, unknown))}")
+        names = ", ".join(repr(echo(k)) for k in unknown[:MAX_ECHOED_NAMES])
+        more = (
+            f" and {len(unknown) - MAX_ECHOED_NAMES} more"
+            if len(unknown) > MAX_ECHOED_NAMES
+            else ""
+        )
+        return error(400, f'unknown top-level field(s): {names}{more}; send only "records"')
     records = payload["records"]
     if not isinstance(records, list):
         return error(400, '"records" must be an array of objects')
@@ -113,11 +127,35 @@ def _response(outcome: Outcome) -> Response:
     )
 
 
-def build_resolvers(get_model, get_config, on_outcome):
-    """One resolver per API Gateway flavour, with the same three routes.
+class Resolvers:
+    """The Powertools resolvers, one set per thread.
+
+    A resolver keeps the event it is resolving on itself (current_event),
+    so one shared by threads (a local server, a thread pool) can answer one
+    request with another's event. Each thread builds its own set on first
+    use; `resolvers[flavour]` is the calling thread's."""
+
+    def __init__(self, get_model, get_config, on_outcome):
+        self._routes = (get_model, get_config, on_outcome)
+        self._local = threading.local()
+
+    def __getitem__(self, flavour: str):
+        built = getattr(self._local, "resolvers", None)
+        if built is None:
+            built = self._local.resolvers = _build(*self._routes)
+        return built[flavour]
+
+
+def build_resolvers(get_model, get_config, on_outcome) -> Resolvers:
+    """One resolver per API Gateway flavour ("v1", "v2"), with the same
+    routes, per thread.
 
     get_model/get_config return the container's model and config; on_outcome
     receives every Outcome (for logs and metrics)."""
+    return Resolvers(get_model, get_config, on_outcome)
+
+
+def _build(get_model, get_config, on_outcome) -> dict:
     resolvers = {"v1": APIGatewayRestResolver(), "v2": APIGatewayHttpResolver()}
     for app in resolvers.values():
         _add_routes(app, get_model, get_config, on_outcome)

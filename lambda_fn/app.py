@@ -44,7 +44,9 @@ def s3_client():
         import boto3
 
         tracer().patch(["boto3", "botocore"])
-        _s3_client = boto3.client("s3")
+        # Retry mode, attempts and timeouts from the config (botocore retries
+        # throttling, 5xx and timeouts with backoff).
+        _s3_client = boto3.client("s3", config=CONFIG.botocore_config())
     return _s3_client
 
 
@@ -112,7 +114,8 @@ def _run_task(event):
 
 
 def _route(event, context):
-    logger.set_correlation_id(None)  # no request id of an earlier invocation on this one's lines
+    # No request id of an earlier invocation (on this thread) on this one's lines.
+    logger.thread_safe_append_keys(correlation_id=None)
     try:
         kind = events.kind_of(event)
     except events.UnsupportedEvent as exc:
@@ -128,7 +131,8 @@ def _route(event, context):
         if kind == events.S3_TEST:
             logger.info("S3 test event acknowledged", extra={"bucket": event.get("Bucket")})
             return {"status": "test-event"}
-        logger.set_correlation_id(event["requestContext"].get("requestId"))
+        # Per thread: concurrent requests each log their own request id.
+        logger.thread_safe_append_keys(correlation_id=event["requestContext"].get("requestId"))
         return RESOLVERS["v2" if kind == events.API_V2 else "v1"].resolve(event, context)
     finally:
         metrics.flush()

@@ -23,6 +23,13 @@ def _int(env, name: str, default: int, low: int) -> int:
     return value
 
 
+def _choice(env, name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _prefix(env, name: str, default: str) -> str:
     value = env.get(name) or default
     return value if value.endswith("/") else value + "/"
@@ -36,8 +43,19 @@ class Config:
     scored_prefix: str = "scored/"
     errors_prefix: str = "errors/"
     summary_prefix: str = "summaries/"
+    # One object per input name while a run scores it (a lease, see batch/s3_io.py).
+    lease_prefix: str = "leases/"
     chunk_rows: int = 10_000
     part_bytes: int = 16 * 1024 * 1024
+    # Longer than the batch function's timeout, so a live run's lease never
+    # expires; a killed run's lease is taken over by the retry after that.
+    lease_seconds: int = 960
+    # The S3 client's retries (botocore's retry modes, with backoff): each
+    # call is tried up to s3_max_attempts times on throttling, 5xx and timeouts.
+    s3_retry_mode: str = "standard"
+    s3_max_attempts: int = 5
+    s3_connect_timeout: int = 5
+    s3_read_timeout: int = 30
 
     @classmethod
     def from_env(cls, env=None) -> Config:
@@ -49,11 +67,19 @@ class Config:
             scored_prefix=_prefix(env, "SCORED_PREFIX", cls.scored_prefix),
             errors_prefix=_prefix(env, "ERRORS_PREFIX", cls.errors_prefix),
             summary_prefix=_prefix(env, "SUMMARY_PREFIX", cls.summary_prefix),
+            lease_prefix=_prefix(env, "LEASE_PREFIX", cls.lease_prefix),
             chunk_rows=_int(env, "CHUNK_ROWS", cls.chunk_rows, 1),
             # S3 multipart parts must be at least 5 MiB (except the last).
             part_bytes=_int(env, "PART_BYTES", cls.part_bytes, 5 * 1024 * 1024),
+            lease_seconds=_int(env, "LEASE_SECONDS", cls.lease_seconds, 1),
+            s3_retry_mode=_choice(
+                env, "S3_RETRY_MODE", cls.s3_retry_mode, ("standard", "adaptive", "legacy")
+            ),
+            s3_max_attempts=_int(env, "S3_MAX_ATTEMPTS", cls.s3_max_attempts, 1),
+            s3_connect_timeout=_int(env, "S3_CONNECT_TIMEOUT", cls.s3_connect_timeout, 1),
+            s3_read_timeout=_int(env, "S3_READ_TIMEOUT", cls.s3_read_timeout, 1),
         )
-        for name in ("scored_prefix", "errors_prefix", "summary_prefix"):
+        for name in ("scored_prefix", "errors_prefix", "summary_prefix", "lease_prefix"):
             out = getattr(config, name)
             if out.startswith(config.input_prefix) or config.input_prefix.startswith(out):
                 raise ConfigError(
@@ -61,3 +87,13 @@ class Config:
                     "the function would trigger itself"
                 )
         return config
+
+    def botocore_config(self):
+        """The S3 client's settings: retry mode and attempts, timeouts."""
+        from botocore.config import Config as BotocoreConfig
+
+        return BotocoreConfig(
+            retries={"mode": self.s3_retry_mode, "max_attempts": self.s3_max_attempts},
+            connect_timeout=self.s3_connect_timeout,
+            read_timeout=self.s3_read_timeout,
+        )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 import onnxruntime as ort
@@ -53,6 +54,8 @@ class Model:
     data: bytes = b""
     threads: int = 1
     _parallel: ort.InferenceSession | None = None
+    # Threads that all reach their first large batch at once create one session.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def from_bytes(cls, data: bytes, threads: int | None = None) -> Model:
@@ -98,7 +101,9 @@ class Model:
         session = self.session
         if self.threads > 1 and len(next(iter(columns.values()))) >= PARALLEL_ROWS:
             if self._parallel is None:
-                self._parallel = _session(self.data, self.threads)
+                with self._lock:
+                    if self._parallel is None:
+                        self._parallel = _session(self.data, self.threads)
             session = self._parallel
         probability, label = session.run(["probability", "label"], columns)
         return probability, label

@@ -62,18 +62,35 @@ def tracer():
 
 
 class Metrics:
-    """Collects metric values during one invocation and writes one EMF line."""
+    """Collects metric values during one invocation and writes one EMF line.
+
+    Safe under threads: each thread collects its own invocation's values
+    (a thread-local), and each line is written whole, under a lock, so
+    concurrent invocations neither mix their counts nor interleave lines."""
 
     def __init__(self, namespace: str = NAMESPACE, service: str = SERVICE, out=None):
         self.namespace = namespace
         self.service = service
         self.out = out
         self.disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
-        self.values: dict[str, list] = {}
-        self.units: dict[str, str] = {}
         self.dimensions: dict[str, str] = {}
-        self._shape = None
-        self._head = ""
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._cached: tuple = (None, "")  # (shape, head), replaced whole
+
+    @property
+    def values(self) -> dict[str, list]:
+        """This thread's values so far (name -> list of values)."""
+        values = getattr(self._local, "values", None)
+        if values is None:
+            values = self._local.values = {}
+            self._local.units = {}
+        return values
+
+    @property
+    def units(self) -> dict[str, str]:
+        self.values  # noqa: B018 - creates this thread's dicts
+        return self._local.units
 
     def add(self, name: str, value: float, unit: str = "None") -> None:
         """name: a plain identifier (written into the JSON unescaped)."""
@@ -81,36 +98,42 @@ class Metrics:
         self.units[name] = unit
 
     def flush(self) -> None:
-        if not self.values or self.disabled:
-            self.values.clear()
+        values, units = self.values, self.units
+        if not values or self.disabled:
+            values.clear()
             return
         dims = {"service": self.service, **self.dimensions}
         # The metric definitions repeat from one invocation to the next: keep
         # their JSON and only encode the values.
-        shape = (tuple(dims.items()), tuple(self.values), tuple(self.units[n] for n in self.values))
-        if shape != self._shape:
-            self._shape = shape
+        shape = (tuple(dims.items()), tuple(values), tuple(units[n] for n in values))
+        cached_shape, head = self._cached
+        if shape != cached_shape:
             definition = {
                 "Namespace": self.namespace,
                 # Per model version, and per service across versions (what the
                 # template's drift alarms watch, so they survive a new model).
                 "Dimensions": [list(dims), ["service"]] if len(dims) > 1 else [list(dims)],
-                "Metrics": [{"Name": n, "Unit": self.units[n]} for n in self.values],
+                "Metrics": [{"Name": n, "Unit": units[n]} for n in values],
             }
-            self._head = (
+            head = (
                 '{"_aws":{"Timestamp":%d,"CloudWatchMetrics":['
                 + json.dumps(definition, separators=(",", ":")).replace("%", "%%")
                 + "]},"
                 + json.dumps(dims, separators=(",", ":"))[1:-1]
             )
-        values = ",".join(
+            self._cached = (shape, head)
+        encoded = ",".join(
             f'"{n}":{_number(v[0])}' if len(v) == 1 else f'"{n}":[{",".join(map(_number, v))}]'
-            for n, v in self.values.items()
+            for n, v in values.items()
         )
-        (self.out or sys.stdout).write(
-            (self._head % int(time.time() * 1000)) + "," + values + "}\n"
-        )
-        self.values.clear()
+        values.clear()
+        units.clear()
+        line = (head % int(time.time() * 1000)) + "," + encoded + "}\n"
+        with self._write_lock:
+            out = self.out or sys.stdout
+            out.write(line)
+            if hasattr(out, "flush"):
+                out.flush()
 
 
 def _number(value) -> str:

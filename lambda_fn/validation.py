@@ -3,6 +3,7 @@ every problem with where it is, instead of stopping at the first."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -17,6 +18,40 @@ class NonFinite:
 
     def __init__(self, text: str):
         self.text = text
+
+
+class OutOfRange:
+    """Stands for a JSON number too large for a float (1e999, or an integer
+    of hundreds of digits, which Python would refuse to parse at all), so
+    validation can name the field it appeared in."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+# Longer than any float32 needs; Python's int() refuses beyond 4,300 digits.
+MAX_NUMBER_CHARS = 400
+
+
+def parse_int(text: str):
+    return int(text) if len(text) <= MAX_NUMBER_CHARS else OutOfRange(text)
+
+
+def parse_float(text: str):
+    if len(text) > MAX_NUMBER_CHARS:
+        return OutOfRange(text)
+    value = float(text)
+    return OutOfRange(text) if math.isinf(value) else value
+
+
+def loads(body: str):
+    """json.loads for request bodies: NaN/Infinity and out-of-range numbers
+    become markers that validation names by field."""
+    return json.loads(body, parse_constant=NonFinite, parse_int=parse_int, parse_float=parse_float)
+
+
+# What an error echoes of a client's value or field name, at most.
+ECHO_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -35,6 +70,8 @@ def _number(value, allow_missing: bool):
         return (math.nan, None) if allow_missing else (None, "missing value not allowed")
     if isinstance(value, NonFinite):
         return None, "NaN and infinity are not allowed; send null for a missing value"
+    if isinstance(value, OutOfRange):
+        return None, "number is out of float32 range"
     if isinstance(value, bool):
         return None, "expected a number, got a boolean"
     if isinstance(value, int | float):
@@ -60,14 +97,31 @@ def _category(value, allow_missing: bool):
     if value is None:
         return (MISSING_CATEGORY, None) if allow_missing else (None, "missing value not allowed")
     if isinstance(value, str):
+        if not _is_unicode(value):
+            return None, "not valid Unicode text (it holds an unpaired surrogate escape)"
         return read_category(value), None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), None
-    return None, f"expected a string, got {type(value).__name__}"
+    kind = "int" if isinstance(value, OutOfRange) else type(value).__name__
+    return None, f"expected a string, got {kind}"
 
 
-def _short(value: str, limit: int = 40) -> str:
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _short(value: str, limit: int = ECHO_CHARS) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def echo(name) -> str:
+    """A client's field name as an error repeats it: bounded."""
+    text = str(name)
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "..."
 
 
 def records_to_columns(records: list, schema: Schema) -> tuple[dict, list[Problem]]:
@@ -99,14 +153,18 @@ def records_to_columns(records: list, schema: Schema) -> tuple[dict, list[Proble
         if len(record) > len(features) or any(k not in names for k in record):
             for key in record:
                 if key not in names:
-                    problems.append(Problem(i, str(key), "unknown field"))
+                    problems.append(Problem(i, echo(key), "unknown field"))
     return columns, problems
 
 
 def _kind(value) -> str:
-    return {list: "an array", str: "a string", type(None): "null", bool: "a boolean"}.get(
-        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
-    )
+    return {
+        list: "an array",
+        dict: "an object",
+        str: "a string",
+        type(None): "null",
+        bool: "a boolean",
+    }.get(type(value), "a number" if isinstance(value, int | float | OutOfRange) else "a value")
 
 
 def cell_number(text: str) -> float | None:

@@ -13,6 +13,8 @@ trained scikit-learn / XGBoost / Keras model, measured side by side in one run.
 2. Batch: the handler's S3 path on the data repeated to --rows rows, against
    pandas read_csv + predict_proba + to_csv, each in a fresh process on one
    thread, with peak RSS; twice (half and full size) to show memory is flat.
+   Then peak RSS of the handler's path alone on a 1 MB file, a --memory-mb
+   file and a 5,000-column file (--wide-rows rows), side by side.
 3. Cold start: fresh processes, median of --cold-runs each.
 4. Deployment size: installed size of the serving requirements plus the model,
    against the training stack that can serve the same models.
@@ -209,11 +211,12 @@ def make_big_csv(data: Path, target: str, rows: int, out: Path) -> int:
 
 
 class LocalS3:
-    """The handful of S3 calls the batch path makes, on local files."""
+    """The handful of S3 calls the batch path makes, on local files (no
+    conditions are checked: one run at a time)."""
 
     class exceptions:  # noqa: N801 - mirrors boto3's client.exceptions
         class NoSuchKey(Exception):
-            pass
+            response = {"Error": {"Code": "NoSuchKey"}}  # what read_json looks for
 
     def __init__(self, source: Path, sink_dir: Path):
         self.source, self.sink = source, sink_dir
@@ -225,13 +228,19 @@ class LocalS3:
     def head_object(self, Bucket, Key):  # noqa: N803 - boto3's names
         return {"ETag": '"local"', "ContentLength": self.source.stat().st_size}
 
-    def get_object(self, Bucket, Key):  # noqa: N803
-        if Key.startswith("summaries/"):
-            raise self.exceptions.NoSuchKey(Key)
-        return {"Body": open(self.source, "rb")}  # noqa: SIM115 - closed by the reader
+    def get_object(self, Bucket, Key, Range=None, **kw):  # noqa: N803
+        if not Key.startswith("incoming/"):
+            if not self._path(Key).exists():
+                raise self.exceptions.NoSuchKey(Key)
+            return {"Body": open(self._path(Key), "rb"), "ETag": '"local"'}  # noqa: SIM115
+        body = open(self.source, "rb")  # noqa: SIM115 - closed by the reader
+        if Range:
+            body.seek(int(Range.removeprefix("bytes=").split("-")[0]))
+        return {"Body": body, "ETag": '"local"'}
 
     def put_object(self, Bucket, Key, Body, **kw):  # noqa: N803
         self._path(Key).write_bytes(Body)
+        return {"ETag": '"local"'}
 
     def create_multipart_upload(self, Bucket, Key, **kw):  # noqa: N803
         self.parts[Key] = open(self._path(Key), "wb")  # noqa: SIM115
@@ -241,13 +250,13 @@ class LocalS3:
         self.parts[Key].write(Body)
         return {"ETag": str(PartNumber)}
 
-    def complete_multipart_upload(self, Bucket, Key, UploadId, MultipartUpload):  # noqa: N803
+    def complete_multipart_upload(self, Bucket, Key, UploadId, MultipartUpload, **kw):  # noqa: N803
         self.parts.pop(Key).close()
 
     def abort_multipart_upload(self, Bucket, Key, UploadId):  # noqa: N803
         self.parts.pop(Key).close()
 
-    def delete_object(self, Bucket, Key):  # noqa: N803
+    def delete_object(self, Bucket, Key, **kw):  # noqa: N803
         self._path(Key).unlink(missing_ok=True)
 
 
@@ -356,6 +365,60 @@ def batch_compare(run: Path, data: Path, target: str, rows: int) -> dict:
             )
             out[name] = entry
             csv_path.unlink()
+    return out
+
+
+def make_wide_csv(data: Path, target: str, columns: int, rows: int, out: Path) -> int:
+    """The data's columns plus filler columns up to `columns`, `rows` rows."""
+    import csv
+
+    with open(data, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        drop = header.index(target)
+        body = [[c for i, c in enumerate(r) if i != drop] for r in reader]
+    names = [h for i, h in enumerate(header) if i != drop]
+    extra = max(0, columns - len(names))
+    with open(out, "w") as fh:
+        fh.write(",".join(names + [f"filler_{i}" for i in range(extra)]) + "\n")
+        filler = ",0" * extra
+        for i in range(rows):
+            fh.write(",".join(body[i % len(body)]) + filler + "\n")
+    return rows
+
+
+def memory_bounds(run: Path, data: Path, target: str, big_mb: int, wide_rows: int) -> dict:
+    """Peak RSS of the handler's S3 path on a 1 MB file, a big_mb file and a
+    5,000-column file, each in a fresh process on one thread, side by side
+    (issue 14's bar: the last two within 2x the first)."""
+    with open(data, "rb") as fh:
+        sample = fh.read(1 << 20)
+    row_bytes = max(1, len(sample) // max(1, sample.count(b"\n")))
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        files = {
+            "1 MB": lambda p: make_big_csv(data, target, (1 << 20) // row_bytes, p),
+            f"{big_mb} MB": lambda p: make_big_csv(data, target, (big_mb << 20) // row_bytes, p),
+            "5,000 columns": lambda p: make_wide_csv(data, target, 5000, wide_rows, p),
+        }
+        for name, make in files.items():
+            csv_path = tmp / "input.csv"
+            rows = make(csv_path)
+            sink = tmp / f"sink-{len(out)}"
+            sink.mkdir()
+            result = run_worker("batch-handler", str(run), str(csv_path), str(sink))
+            out[name] = {
+                "rows": rows,
+                "file_mb": csv_path.stat().st_size / 1e6,
+                "rows_scored": result["rows"],
+                "seconds": result["seconds"],
+                "peak_rss_mb": result["peak_rss_mb"],
+            }
+            csv_path.unlink()
+    base = out["1 MB"]["peak_rss_mb"]
+    for entry in out.values():
+        entry["rss_ratio_to_1mb"] = entry["peak_rss_mb"] / base
     return out
 
 
@@ -711,6 +774,26 @@ def _rie_section(r: dict | None) -> list[str]:
     return [*lines, ""]
 
 
+def memory_markdown(memory: dict) -> list[str]:
+    lines = [
+        "### Memory does not follow the file's size or width",
+        "",
+        "The handler's S3 path on a 1 MB file, a large file and a 5,000-column file, each in",
+        "a fresh process on one thread (peak resident set, VmHWM). The bar (issue 14): the",
+        "large and the wide file within 2x the 1 MB file's peak.",
+        "",
+        "| file | rows | file MB | rows scored | seconds | peak MB | x the 1 MB file | |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in memory.items():
+        lines.append(
+            f"| {name} | {m['rows']:,} | {m['file_mb']:.1f} | {m['rows_scored']:,} "
+            f"| {m['seconds']:.1f} | {m['peak_rss_mb']:.0f} | {m['rss_ratio_to_1mb']:.2f} "
+            f"| {_verdict(m['rss_ratio_to_1mb'] <= 2)} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(f: dict, command: str) -> str:
     lines = [
         "# Benchmarks",
@@ -854,6 +937,8 @@ def markdown(f: dict, command: str) -> str:
             "parsing and writing stay on one thread on both sides.",
         ]
     lines.append("")
+    if "memory" in f:
+        lines += memory_markdown(f["memory"])
     lines += [
         "## 3. Cold start",
         "",
@@ -918,12 +1003,19 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=str(ROOT / "data" / "marketing_data.csv"))
     p.add_argument("--target", default="y")
     p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--memory-mb", type=int, default=200, help="size of the large file (memory)")
+    p.add_argument("--wide-rows", type=int, default=2000, help="rows of the 5,000-column file")
     p.add_argument("--requests", type=int, default=5000)
     p.add_argument("--cold-runs", type=int, default=10)
     p.add_argument("--rie-runs", type=int, default=7, help="fresh starts under the real runtime")
     p.add_argument("--runs", help="folder with the run folders of `make results`")
     p.add_argument("--json", help="write the figures here")
     p.add_argument("--markdown", help="write the report here")
+    p.add_argument(
+        "--only",
+        choices=["memory"],
+        help="run one section and print it (no --keras-run or --runs needed)",
+    )
     p.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     os.environ.update(QUIET)
@@ -935,6 +1027,12 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     run, data = Path(args.run), Path(args.data)
+    if args.only == "memory":
+        memory = memory_bounds(run, data, args.target, args.memory_mb, args.wide_rows)
+        print("\n".join(memory_markdown(memory)))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"memory": memory}, indent=2) + "\n")
+        return 0
     keras_run = Path(args.keras_run) if args.keras_run else None
     os.environ["MODEL_PATH"] = str(run / "model.onnx")
     figures = {"single_record": {"winner": single_record(run, data, args.requests)}}
@@ -949,6 +1047,7 @@ def main(argv=None) -> int:
     figures["handler_profile"] = handler_profile(run, data)
     figures["batch"] = batch_compare(run, data, args.target, args.rows)
     figures["chunked"] = chunked_path(run, data, args.target, args.rows)
+    figures["memory"] = memory_bounds(run, data, args.target, args.memory_mb, args.wide_rows)
     figures["onnxruntime_operator_share"] = operator_profile(run, data, args.target)
     figures["cold_start"] = cold_start(run, keras_file, args.cold_runs)
     figures["cold_start_rie"] = rie_cold_start(run, args.rie_runs)

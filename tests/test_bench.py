@@ -27,6 +27,10 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
             str(data),
             "--rows",
             "2000",
+            "--memory-mb",
+            "2",
+            "--wide-rows",
+            "20",
             "--requests",
             "30",
             "--cold-runs",
@@ -57,6 +61,8 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
         assert agreement["max_abs_probability_difference"] < 1e-5
     if len(os.sched_getaffinity(0)) > 1:
         assert figures["batch"]["full_all_vcpus"]["threads"] == len(os.sched_getaffinity(0))
+    assert list(figures["memory"]) == ["1 MB", "2 MB", "5,000 columns"]
+    assert all(m["rows_scored"] == m["rows"] for m in figures["memory"].values())
     assert set(figures["cold_start"]) == {"handler", "pandas_sklearn_xgboost", "tensorflow_keras"}
     rie = figures["cold_start_rie"]
     assert "skipped" in rie or rie["tracing_on"]["median_ms"] > 0 < rie["tracing_off"]["median_ms"]
@@ -66,6 +72,7 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
         "## Targets",
         "## 1. Single-record",
         "## 2. Batch",
+        "### Memory does not follow",
         "## 3. Cold start",
         "## 4. Deployment size",
         "## 5. Training time",

@@ -155,7 +155,8 @@ def test_batch_policy_is_least_privilege_and_lists_only_its_prefixes():
     statements = _statements(resources["BatchFunction"]["Properties"])
     written = [s for s in statements if "s3:PutObject" in str(s["Action"])]
     assert written and all(
-        "/summaries/" in str(s["Resource"]) or "/scored/" in str(s["Resource"]) for s in written
+        any(f"/{p}/" in str(s["Resource"]) for p in ("summaries", "scored", "leases"))
+        for s in written
     )
     assert not any("incoming/" in str(s["Resource"]) for s in written)
     assert not any(s["Action"] == "*" or "s3:*" in str(s["Action"]) for s in statements)
@@ -165,6 +166,7 @@ def test_batch_policy_is_least_privilege_and_lists_only_its_prefixes():
         "scored/*",
         "errors/*",
         "summaries/*",
+        "leases/*",
     }
     # The API path touches no bucket: at most the model object, when it is loaded from S3.
     (only_if_model_in_s3,) = resources["ApiFunction"]["Properties"]["Policies"]

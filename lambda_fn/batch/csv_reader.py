@@ -1,9 +1,14 @@
 """CSV records from a stream of bytes, a bounded chunk at a time.
 
 Memory is bounded whatever the file holds: a line longer than MAX_LINE_BYTES
-is rejected, not read whole, and a chunk stops at CHUNK_BYTES of text even
-when the requested number of rows would be more (very wide files). A record
-that cannot be read costs that record, not the file.
+is rejected, not read whole, a header of more than MAX_COLUMNS fields rejects
+the file, and a chunk stops at CHUNK_BYTES of text or MAX_CHUNK_FIELDS fields
+even when the requested number of rows would be more (very wide files). A
+record that cannot be read costs that record, not the file.
+
+Line ends: LF, CRLF, and CR alone (old Mac files, recognised from the first
+bytes and read through with_line_ends) are all read; a carriage return inside
+an unquoted field rejects its row, so it can never break the output CSV.
 
 The reader knows nothing of S3 or of the model: it takes any binary stream
 with readline, a whole object or a byte range that starts on a record
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import itertools
 import zlib
 from collections.abc import Iterator, Sequence
@@ -27,6 +33,34 @@ csv.field_size_limit(10 * 1024 * 1024)
 READ_ERRORS = (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error)
 MAX_LINE_BYTES = 1 << 19
 CHUNK_BYTES = 16 << 20
+MAX_COLUMNS = 10_000
+# Fields split per chunk (10,000 rows of 20 columns): a 5,000-column file is
+# read 40 rows at a time, so memory does not grow with the width.
+MAX_CHUNK_FIELDS = 200_000
+CR_IN_FIELD = "a carriage return inside an unquoted field"
+
+
+def with_line_ends(binary: io.BufferedReader) -> io.BufferedReader:
+    """`binary` as lines the reader splits: a stream whose first bytes hold
+    carriage returns and no line feed (CR-only line ends) is read with each
+    CR turned into LF; any other stream is returned as it is."""
+    head = binary.peek(1 << 16)
+    if b"\r" in head and b"\n" not in head:
+        return io.BufferedReader(_CrAsLf(binary))
+    return binary
+
+
+class _CrAsLf(io.RawIOBase):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.inner.read1(len(buffer)).replace(b"\r", b"\n")
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class Chunk(NamedTuple):
@@ -74,16 +108,17 @@ class Records:
         line = line.removeprefix("\ufeff")
         if "\r" in line.rstrip("\r\n"):
             raise csv.Error(
-                "the header line holds a carriage return that does not end a line: "
-                "lines must end with LF or CRLF (old Mac files end them with CR alone)"
+                "the header line holds a carriage return that does not end it: "
+                "a file's lines must all end the same way (LF, CRLF or CR)"
             )
         if '"' in line:
             try:
-                return self._quoted(line)
+                raw, fields = self._quoted(line)
             except _BadRecord as bad:
                 raise csv.Error(f"the header: {bad}") from None
+            return raw, _check_width(fields)
         raw = line.rstrip("\r\n")
-        return raw, raw.split(",") if raw else []
+        return raw, _check_width(raw.split(",") if raw else [])
 
     def chunks(self, rows: int, width: int) -> Iterator[Chunk]:
         """take(rows, width) until the end of the stream."""
@@ -97,6 +132,7 @@ class Records:
         if self._pending is not None:
             error, self._pending = self._pending, None
             raise error
+        n = min(n, max(1, MAX_CHUNK_FIELDS // max(1, width)))
         batch: list[bytes] = []
         size = 0
         try:
@@ -161,6 +197,9 @@ class Records:
                         continue
                 else:
                     raw = line.rstrip("\r\n")
+                    if "\r" in raw:
+                        rejected.append([number, "", "", f"not readable as CSV: {CR_IN_FIELD}"])
+                        continue
                     row = raw.split(",") if raw else []
                 if len(row) == width:
                     lines.append(number)
@@ -211,7 +250,7 @@ class Records:
         except csv.Error as exc:
             why = str(exc)
             if "new-line character" in why:  # the csv module's advice is about open()
-                why = "a carriage return inside an unquoted field"
+                why = CR_IN_FIELD
             raise _BadRecord(f"not readable as CSV: {why}") from None
         return "".join(consumed).rstrip("\r\n"), fields
 
@@ -225,6 +264,15 @@ class _Unreadable:
 
 class _BadRecord(ValueError):
     """One record cannot be read; it is rejected and the file goes on."""
+
+
+def _check_width(fields: list[str]) -> list[str]:
+    if len(fields) > MAX_COLUMNS:
+        raise csv.Error(
+            f"the header has {len(fields):,} columns; the limit is {MAX_COLUMNS:,}: "
+            "drop the columns the model does not use"
+        )
+    return fields
 
 
 def _field_count_problem(raw: str, width: int, fields: list[str] | None = None) -> str:

@@ -25,6 +25,16 @@ from lambda_fn.schema import NUMERIC, read_category
 from lambda_fn.validation import cell_number
 
 ERROR_HEADER = ["line", "column", "value", "reason"]
+# What a spreadsheet takes for the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value):
+    """A cell echoed from the input, made inert for spreadsheets: text that
+    starts like a formula gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class Writer(Protocol):
@@ -58,15 +68,27 @@ class Columns(NamedTuple):
 
 
 class CsvRows:
-    """Rows (lists of values) as CSV text to a writer of bytes, flushed after each call."""
+    """Rows (lists of values) as CSV text to a writer of bytes, flushed after
+    each call; every text cell goes through `cell` (inert_cell for errors/)."""
 
-    def __init__(self, writer: Writer):
+    def __init__(self, writer: Writer, cell=None):
         self.writer = writer
+        self.cell = cell
         self.text = io.StringIO()
         self.csv = csv.writer(self.text, lineterminator="\n")
+        # The csv module quotes a field with a line feed but not one with a
+        # bare carriage return (the line terminator here is LF): rows holding
+        # one are written with every field quoted, so no reader splits them.
+        self.quoted = csv.writer(self.text, lineterminator="\n", quoting=csv.QUOTE_ALL)
 
     def rows(self, rows) -> None:
-        self.csv.writerows(rows)
+        if self.cell is not None:
+            rows = [[self.cell(v) for v in row] for row in rows]
+        for row in rows:
+            if any(isinstance(v, str) and "\r" in v for v in row):
+                self.quoted.writerow(row)
+            else:
+                self.csv.writerow(row)
         self.flush()
 
     def flush(self) -> None:
@@ -83,7 +105,7 @@ class Outputs:
 
     def __init__(self, scored: Writer, errors: Writer):
         self.scored = scored
-        self.errors = CsvRows(errors)
+        self.errors = CsvRows(errors, inert_cell)
         self.tally = Tally()
 
 

@@ -8,6 +8,26 @@ import json
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property-based tests: no example database (nothing written into the repo),
+# and in CI a fixed, derandomised run, so a failure reproduces exactly.
+# HYPOTHESIS_PROFILE=dev explores new examples on each run instead.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
@@ -80,10 +100,24 @@ def http_event(method, path, body=None, headers=None, base64_body=False):
     return event
 
 
-EVENTS = {"v1": rest_event, "v2": http_event}
+def function_url_event(method, path, body=None, headers=None, base64_body=False):
+    """Lambda Function URL event (the HTTP API 2.0 payload, from a lambda-url domain)."""
+    event = http_event(method, path, body, headers, base64_body)
+    event["routeKey"] = "$default"
+    event["requestContext"].update(
+        {
+            "domainName": "abcdefgh.lambda-url.us-east-1.on.aws",
+            "apiId": "abcdefgh",
+            "requestId": "req-url",
+        }
+    )
+    return event
 
 
-@pytest.fixture(params=["v1", "v2"])
+EVENTS = {"v1": rest_event, "v2": http_event, "url": function_url_event}
+
+
+@pytest.fixture(params=["v1", "v2", "url"])
 def make_event(request):
     return EVENTS[request.param]
 

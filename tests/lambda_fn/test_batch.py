@@ -306,12 +306,39 @@ def test_a_carriage_return_inside_a_row_rejects_that_row(s3, model):
     ]
 
 
-def test_a_file_with_old_mac_line_ends_is_rejected_with_the_reason(s3, model):
-    body = "\r".join(features_csv(6).splitlines()).encode()
-    s3.put_object(Bucket=BUCKET, Key="incoming/mac.csv", Body=body)
-    summary = batch.score_object(s3, BUCKET, "incoming/mac.csv", model, Config())
-    assert summary["status"] == "rejected" and summary["rows_in"] == 0
-    assert "CR alone" in summary["reason"]
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["", "BOM"])
+def test_every_line_end_and_a_bom_give_the_same_scores(s3, model, end, bom):
+    lines = features_csv(12, seed=2).splitlines()
+    fields = lines[4].split(",")
+    fields[0] = f'"C-4,{end}two lines"'  # a quoted line break in the file's own style
+    lines[4] = ",".join(fields)
+    s3.put_object(Bucket=BUCKET, Key="incoming/ends.csv", Body=bom + end.join(lines).encode())
+    summary = batch.score_object(s3, BUCKET, "incoming/ends.csv", model, Config())
+    assert (summary["status"], summary["rows_in"], summary["rows_scored"]) == ("scored", 12, 12)
+    out = rows(read(s3, "scored/ends.csv"))
+    assert out[0][0] == "customer_id" and out[4][0].startswith("C-4,")
+    s3.put_object(Bucket=BUCKET, Key="incoming/lf.csv", Body="\n".join(lines).encode())
+    batch.score_object(s3, BUCKET, "incoming/lf.csv", model, Config())
+    assert [r[-2:] for r in out] == [r[-2:] for r in rows(read(s3, "scored/lf.csv"))]
+
+
+def test_a_bare_carriage_return_in_an_unquoted_field_rejects_that_row_alone(s3, model):
+    lines = features_csv(6).splitlines()
+    fields = lines[3].split(",")
+    fields[0] = "C\r3"  # unquoted: a spreadsheet or csv reader would end the row here
+    lines[3] = ",".join(fields)
+    s3.put_object(Bucket=BUCKET, Key="incoming/cr2.csv", Body="\n".join(lines).encode())
+    summary = batch.score_object(s3, BUCKET, "incoming/cr2.csv", model, Config())
+    assert (summary["rows_in"], summary["rows_scored"], summary["rows_rejected"]) == (6, 5, 1)
+    scored = read(s3, "scored/cr2.csv")
+    assert "\r" not in scored and len(rows(scored)) == 6
+    assert rows(read(s3, "errors/cr2.csv"))[1] == [
+        "4",
+        "",
+        "",
+        "not readable as CSV: a carriage return inside an unquoted field",
+    ]
 
 
 def test_an_overlong_line_is_rejected_without_being_read_whole(s3, model, monkeypatch):
