@@ -75,7 +75,11 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
     """One row per candidate (each pair's best trial, and the ensemble), best
     first by `metric` as train.leaderboard ranks; failed candidates last."""
     rows = []
-    for c in result.candidates:
+    candidates = list(result.candidates)
+    ens = getattr(result, "ensemble_candidate", None)
+    if ens is not None and all(ens is not c for c in candidates):
+        candidates.append(ens)
+    for c in candidates:
         row = {"learner": c.learner, "strategy": c.strategy, "selected": c is result.winner}
         for m in LEADERBOARD_METRICS:
             row[f"{m}_mean"] = c.mean(m)

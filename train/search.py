@@ -53,6 +53,8 @@ INNER_VALIDATION = 0.15  # share of a training fold held back for early stopping
 ENSEMBLE_POOL = 10  # best trials the ensemble may draw from
 ENSEMBLE_ROUNDS = 25  # greedy additions (with replacement)
 RAW, DERIVED = "raw", "derived"
+# Optuna keeps trials in this top percentile at each fold: the worst quarter stops.
+PRUNE_PERCENTILE = 75.0
 
 
 @dataclass
@@ -137,7 +139,7 @@ class TrainedModel:
         return (self.predict_proba(X) >= self.threshold).astype(np.int64)
 
 
-@dataclass
+@dataclass(eq=False)  # candidates are compared by identity (they hold arrays)
 class CandidateResult:
     learner: str
     strategy: str
@@ -182,7 +184,9 @@ class CandidateResult:
 @dataclass
 class SearchResult:
     model: TrainedModel
-    candidates: list[CandidateResult]  # the leaderboard: each pair's best trial (+ ensemble)
+    # Each pair's best trial, and the ensemble when it won (every candidate here
+    # is a learner + strategy that build_pipeline knows, or the winner).
+    candidates: list[CandidateResult]
     winner: CandidateResult
     test_metrics: dict
     calibration_report: dict
@@ -197,6 +201,7 @@ class SearchResult:
     selection: dict = field(default_factory=dict)  # which candidate was picked and why
     derived: DerivedSpec = field(default_factory=DerivedSpec)  # discovered candidates
     search_seconds: float = 0.0
+    ensemble_candidate: CandidateResult | None = None  # considered, won or not
 
 
 def skipped_reason(learner: str, strategy: str) -> str | None:
@@ -579,9 +584,12 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
             group=True,
             n_startup_trials=len(pairs) + 5,
         ),
-        # Every trial sees the same folds in the same order, so a running score
-        # below the median of earlier trials' at the same fold is a fair cut.
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=len(pairs) + 1, n_warmup_steps=0),
+        # Every trial sees the same folds in the same order, so comparing running
+        # scores at the same fold is fair; only the worst quarter is cut, since
+        # one fold's score is noisy.
+        pruner=optuna.pruners.PercentilePruner(
+            PRUNE_PERCENTILE, n_startup_trials=len(pairs) + 2, n_warmup_steps=0
+        ),
     )
     for learner, strategy in pairs:
         fixed = {"learner": learner, f"{learner}.strategy": strategy}
@@ -877,12 +885,13 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
         ens.mean(config.metric), single_best.mean(config.metric), single_best.se(config.metric),
         config.metric,
     )
-    if ens is not None:
-        board = board + [ens]
+    costed = board + ([ens] if ens is not None else [])
     if config.measure_cost:
         sample = X_train.sample(min(len(X_train), 2000), random_state=config.seed)
-        _measure(board, schema, sample, progress)
-    winner, selection = choose(board, single_best, ens, ens_chosen, config)
+        _measure(costed, schema, sample, progress)
+    winner, selection = choose(costed, single_best, ens, ens_chosen, config)
+    if winner is ens:
+        board = costed
 
     if winner.members is not None:
         members = []
@@ -961,6 +970,7 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
         selection=selection,
         derived=derived_auto,
         search_seconds=search_seconds,
+        ensemble_candidate=ens,
     )
 
 
