@@ -292,8 +292,7 @@ def _ensemble_graph(model) -> onnx.ModelProto:
     """The members' graphs side by side on shared inputs, then the weighted
     average of their probabilities (in float64, as WeightedAverage computes it)."""
     pieces = [
-        _prefixed(_piece(m.pipeline, model.schema), f"m{k}_")
-        for k, m in enumerate(model.members)
+        _prefixed(_piece(m.pipeline, model.schema), f"m{k}_") for k, m in enumerate(model.members)
     ]
     merged = pieces[0]
     g = merged.graph

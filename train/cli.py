@@ -337,10 +337,7 @@ def run(argv: list[str]) -> int:
         f"{metrics['search_seconds']:.0f} s; picked {sel['picked']}: {sel['reason']}"
     )
     if result.model.members:
-        print(
-            "ensemble: "
-            + ", ".join(f"{m.name} x{m.weight:.2f}" for m in result.model.members)
-        )
+        print("ensemble: " + ", ".join(f"{m.name} x{m.weight:.2f}" for m in result.model.members))
     print(
         f"selected: {metrics['model']} + {metrics['sampler']}, threshold "
         f"{metrics['threshold']:.4f} ({metrics['threshold_objective']}), {cal_text}\n"

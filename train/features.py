@@ -57,7 +57,9 @@ class DerivedSpec:
     @property
     def names(self) -> list[str]:
         return (
-            [n for n, _ in self.sums] + [n for n, _ in self.missing] + [n for n, _, _ in self.sentinels]
+            [n for n, _ in self.sums]
+            + [n for n, _ in self.missing]
+            + [n for n, _, _ in self.sentinels]
         )
 
     def __bool__(self) -> bool:

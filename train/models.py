@@ -32,6 +32,9 @@ UNSUPPORTED = "unsupported"
 # part of each training fold picks the number, and the refit uses it.
 MAX_ROUNDS = 1000
 EARLY_STOPPING_ROUNDS = 50
+# Below this many training rows a booster runs on one thread: each round is too
+# short to split, and on a busy machine waiting threads make it many times slower.
+SINGLE_THREAD_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -126,11 +129,11 @@ def _xgboost(seed, weighted, ratio, params=None):
         settings["n_estimators"] = MAX_ROUNDS
         settings["early_stopping_rounds"] = EARLY_STOPPING_ROUNDS
     settings.setdefault("eval_metric", "logloss")
+    settings.setdefault("n_jobs", -1)
     return XGBClassifier(
         **settings,
         tree_method="hist",
         scale_pos_weight=ratio if weighted else 1.0,
-        n_jobs=-1,
         random_state=seed,
     )
 
@@ -240,12 +243,12 @@ def _lightgbm(seed, weighted, ratio, params=None):
         settings["n_estimators"] = MAX_ROUNDS
     if metric is not None:
         settings["metric"] = metric
+    settings.setdefault("n_jobs", -1)
     return LGBMClassifier(
         **settings,
         subsample_freq=1,
         class_weight="balanced" if weighted else None,
         random_state=seed,
-        n_jobs=-1,
         deterministic=True,
         force_row_wise=True,
         verbose=-1,

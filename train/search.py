@@ -46,13 +46,21 @@ from lambda_fn.schema import CATEGORICAL, Feature, Schema
 from train import evaluate, leaderboard
 from train.data import Dataset, UsageError
 from train.features import DerivedFeatures, DerivedSpec, discover
-from train.models import EARLY_STOPPING_ROUNDS, LEARNERS, PARAM, SAMPLE_WEIGHT, UNSUPPORTED
+from train.models import (
+    EARLY_STOPPING_ROUNDS,
+    LEARNERS,
+    PARAM,
+    SAMPLE_WEIGHT,
+    SINGLE_THREAD_ROWS,
+    UNSUPPORTED,
+)
 from train.samplers import CLASS_WEIGHT, K_NEIGHBORS, NONE, RESAMPLERS, build_sampler
 
 INNER_VALIDATION = 0.15  # share of a training fold held back for early stopping
 ENSEMBLE_POOL = 10  # best trials the ensemble may draw from
 ENSEMBLE_ROUNDS = 25  # greedy additions (with replacement)
 RAW, DERIVED = "raw", "derived"
+MAX_FAILURES = 3  # a learner that failed this often without ever fitting is dropped
 # Optuna keeps trials in this top percentile at each fold: the worst quarter stops.
 PRUNE_PERCENTILE = 75.0
 
@@ -308,16 +316,26 @@ def _predict_quietly(pipeline, X):
         return pipeline.predict_proba(X)[:, 1]
 
 
-# The early-stopping score on the inner validation part: ranking metrics are
-# not thrown off by the probability shift that reweighting and resampling cause.
-_EARLY_METRIC = {
-    "xgboost": {"pr_auc": "aucpr", "brier": "logloss"},
-    "lightgbm": {"pr_auc": "average_precision", "brier": "binary_logloss"},
-}
+def threads(learner: str, rows: int) -> dict:
+    """Boosters' thread count for `rows` training rows (see SINGLE_THREAD_ROWS)."""
+    if LEARNERS[learner].early_stopping and rows < SINGLE_THREAD_ROWS:
+        return {"n_jobs": 1}
+    return {}
 
 
-def early_stopping_metric(learner: str, metric: str) -> str:
-    return _EARLY_METRIC[learner].get(metric, "auc")
+def _eval_weights(y_train_seen: np.ndarray, weighted: bool, y_val: np.ndarray) -> np.ndarray:
+    """Weights that give the inner validation part the class balance the booster
+    trained on (after resampling, or 1:1 under class weights), so that the log
+    loss it stops on measures what it is fitting, not the shift of the balance."""
+    pos_v = max(int(y_val.sum()), 1)
+    neg_v = max(len(y_val) - pos_v, 1)
+    if weighted:
+        odds = 1.0
+    else:
+        pos_t = max(int(y_train_seen.sum()), 1)
+        odds = pos_t / max(len(y_train_seen) - pos_t, 1)
+    positive = odds / (pos_v / neg_v)
+    return np.where(y_val == 1, positive, 1.0)
 
 
 def fit_early_stopped(
@@ -343,6 +361,8 @@ def fit_early_stopped(
         extra = {}
         if strategy == CLASS_WEIGHT and LEARNERS[learner].weighting == SAMPLE_WEIGHT:
             extra["sample_weight"] = compute_sample_weight("balanced", yt)
+        y_val = y[val_idx]
+        w_val = _eval_weights(yt, strategy == CLASS_WEIGHT, y_val)
         if learner == "lightgbm":
             import lightgbm
 
@@ -356,11 +376,20 @@ def fit_early_stopped(
                         )
 
                 callbacks.append(stop_at_deadline)
-            model.fit(Xt, yt, eval_set=[(Xv, y[val_idx])], callbacks=callbacks, **extra)
+            model.fit(
+                Xt,
+                yt,
+                eval_set=[(Xv, y_val)],
+                eval_sample_weight=[w_val],
+                callbacks=callbacks,
+                **extra,
+            )
             return int(model.best_iteration_ or model.n_estimators)
         if deadline is not None:
             model.set_params(callbacks=[_XGBDeadline(deadline)])
-        model.fit(Xt, yt, eval_set=[(Xv, y[val_idx])], verbose=False, **extra)
+        model.fit(
+            Xt, yt, eval_set=[(Xv, y_val)], sample_weight_eval_set=[w_val], verbose=False, **extra
+        )
         model.set_params(callbacks=None)
         return int(model.best_iteration) + 1
 
@@ -425,7 +454,7 @@ def cross_validate(
     build_params = dict(params or {})
     if spec.early_stopping:
         build_params["early_stopping"] = True
-        build_params["eval_metric"] = early_stopping_metric(learner, config.metric)
+        build_params.update(threads(learner, len(y)))
     started = time.perf_counter()
     try:
         for k, (fit_idx, val_idx) in enumerate(splits):
@@ -457,7 +486,9 @@ def cross_validate(
             if progress is not None:
                 progress.update(1)
             if trial is not None and k < len(splits) - 1:
-                running.append(_fold_metric(y[val_idx], oof[val_idx], config.metric, config.objective))
+                running.append(
+                    _fold_metric(y[val_idx], oof[val_idx], config.metric, config.objective)
+                )
                 trial.report(float(np.mean(running)), k)
                 if trial.should_prune():
                     raise _Stop("pruned")
@@ -602,18 +633,25 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
     deadline = None if config.trials is not None else started + config.budget
     results: list[CandidateResult] = []
     best = float("nan")
-    while True:
+    failures: dict[str, int] = {}
+    banned: set[str] = set()  # learners that failed MAX_FAILURES times and never fitted
+    while len(banned) < len(config.learners):
         n = len(results)
         if config.trials is not None and n >= config.trials:
             break
-        if deadline is not None and time.perf_counter() >= deadline and any(
-            r.state == "complete" for r in results
+        if (
+            deadline is not None
+            and time.perf_counter() >= deadline
+            and any(r.state == "complete" for r in results)
         ):
             break
         trial = study.ask()
         learner, strategy, features, params = _suggest(
             trial, config, has_derived, defaults=n < len(pairs)
         )
+        if learner in banned:  # not run, not counted: the sampler learns to avoid it
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            continue
         progress.describe(f"trial {n} {learner}/{strategy}")
         may_stop = deadline if any(r.state == "complete" for r in results) else None
         result = cross_validate(
@@ -642,6 +680,10 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            failures[learner] = failures.get(learner, 0) + 1
+            fitted = any(r.learner == learner and r.state != "failed" for r in results)
+            if failures[learner] >= MAX_FAILURES and not fitted:
+                banned.add(learner)
         results.append(result)
         _drop_unneeded_pipelines(results, config.metric)
         progress.trial_done(len(results), best)
@@ -717,9 +759,7 @@ def caruana(y, results, config) -> CandidateResult | None:
     total = np.zeros(len(y))
     best_counts, best_score = None, -np.inf
     for step in range(ENSEMBLE_ROUNDS):
-        scores = [
-            s * _cv_score(y, (total + r.oof) / (step + 1), ids, config) for r in pool
-        ]
+        scores = [s * _cv_score(y, (total + r.oof) / (step + 1), ids, config) for r in pool]
         j = int(np.argmax(scores))
         counts[j] += 1
         total += pool[j].oof
@@ -742,7 +782,7 @@ def caruana(y, results, config) -> CandidateResult | None:
 def ensemble_document(ens: CandidateResult | None, single: CandidateResult, chosen: bool, metric):
     doc = {
         "chosen": chosen,
-        "cv_score": ens.mean(metric) if ens is not None else float("nan"),
+        "cv_score": ens.mean(metric) if ens is not None else None,  # None: no ensemble formed
         "single_best_cv_score": single.mean(metric),
         "single_best_se": single.se(metric),
         "metric": metric,
@@ -809,14 +849,20 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
     winner = top
     costed = [c for c in eligible if not math.isnan(c.us_per_row)]
     if config.prefer_fast and costed:
-        fastest = min(costed, key=lambda c: (c.us_per_row, -leaderboard.sign(metric) * c.mean(metric)))
+        fastest = min(
+            costed, key=lambda c: (c.us_per_row, -leaderboard.sign(metric) * c.mean(metric))
+        )
         if fastest is not top:
             winner = fastest
     info["picked"] = winner.name
     if winner is top:
         info["reason"] = (
             f"best cross-validated {metric}"
-            + (" (the ensemble beats the best single model by more than one SE)" if ens_chosen else "")
+            + (
+                " (the ensemble beats the best single model by more than one SE)"
+                if ens_chosen
+                else ""
+            )
             + (
                 "; it is also the fastest to serve within one SE"
                 if config.prefer_fast and costed
@@ -841,7 +887,7 @@ def refit(c: CandidateResult, schema, X, y, config, ratio, derived_auto) -> Pipe
     params = dict(c.params)
     if spec.early_stopping and c.rounds:
         params["n_estimators"] = c.rounds
-        params["eval_metric"] = early_stopping_metric(c.learner, config.metric)
+    params.update(threads(c.learner, len(y)))
     user = DerivedSpec(sums=tuple(config.sums))
     derived = user.merged(derived_auto) if c.features == DERIVED else user
     pipe = build_pipeline(
@@ -882,7 +928,9 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
     single_best = select(board, config.metric)
     ens = caruana(y_train, trials, config) if config.ensemble else None
     ens_chosen = ens is not None and leaderboard.clearly_better(
-        ens.mean(config.metric), single_best.mean(config.metric), single_best.se(config.metric),
+        ens.mean(config.metric),
+        single_best.mean(config.metric),
+        single_best.se(config.metric),
         config.metric,
     )
     costed = board + ([ens] if ens is not None else [])

@@ -81,9 +81,7 @@ def test_trials_make_the_search_reproducible(dataset):
 
 
 def test_each_learner_starts_from_its_defaults_then_trials_are_tuned(dataset):
-    result = run_search(
-        dataset, config(["logreg", "xgboost"], ["none", "class_weight"], trials=4)
-    )
+    result = run_search(dataset, config(["logreg", "xgboost"], ["none", "class_weight"], trials=4))
     first = [(c.learner, c.strategy, c.params) for c in result.trials[:2]]
     assert first == [("logreg", "none", {}), ("xgboost", "none", {"learning_rate": 0.1})]
     for c in result.trials[2:]:
@@ -181,3 +179,17 @@ def test_ensemble_selection_mixes_models_that_err_differently():
     ids = _fold_ids(y, cfg)
     assert len(ens.folds) == 3
     assert ens.mean("pr_auc") > max(_cv_score(y, t.oof, ids, cfg) for t in trials)
+
+
+def test_a_learner_that_never_fits_is_dropped_after_three_failures(dataset, monkeypatch):
+    from xgboost import XGBClassifier
+
+    def broken(self, X, y, **kw):
+        raise RuntimeError("no xgboost today")
+
+    monkeypatch.setattr(XGBClassifier, "fit", broken)
+    result = run_search(dataset, config(["logreg", "xgboost"], ["none"], trials=10))
+    xgb = [c for c in result.trials if c.learner == "xgboost"]
+    assert len(result.trials) == 10 and len(xgb) == 3
+    assert all(c.state == "failed" and "no xgboost today" in c.error for c in xgb)
+    assert result.winner.learner == "logreg"
