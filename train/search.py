@@ -395,6 +395,8 @@ def fit_early_stopped(
             Xt, yt, eval_set=[(Xv, y_val)], sample_weight_eval_set=[w_val], verbose=False, **extra
         )
         model.set_params(callbacks=None)
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Stop("out of budget")  # cut short, perhaps before a best round was kept
         return int(model.best_iteration) + 1
 
 

@@ -218,6 +218,7 @@ def test_marketing_sample_trains_and_exports(tmp_path):
         "3",
         "--trials",
         "2",
+        "--no-report",
         "--out",
         out,
     )
