@@ -79,8 +79,6 @@ def export(run: Path, out: Path) -> dict:
         for k in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "mcc", "brier")
         if k in metrics
     }
-    steps = dict(model.inference_steps())
-    derive = steps.get("derive")
     G.set_metadata(
         proto,
         {
@@ -100,7 +98,7 @@ def export(run: Path, out: Path) -> dict:
                 if model.calibration is not None
                 else {"method": "none"}
             ),
-            "derived_features": {n: list(p) for n, p in (derive.sums if derive else ())},
+            **derived_metadata(model),
             "test_metrics": test_metrics,
             "training_data_sha256": info["data"]["sha256"],
             "training_data_source": info["data"]["source"],
@@ -118,15 +116,12 @@ def export(run: Path, out: Path) -> dict:
     report["model_version"] = version
     out.parent.mkdir(parents=True, exist_ok=True)
     parity_path = out.with_name("parity.json")
-    parity_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    _write_readable(parity_path, (json.dumps(report, indent=2, default=str) + "\n").encode())
     if not report["passed"]:
         if out.exists():
             out.unlink()  # never leave a model that failed its own check
         return {"passed": False, "report": report, "parity_path": parity_path}
-    fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".onnx", dir=out.parent)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, out)
+    _write_readable(out, data)
     openapi_path = write_openapi(data, out.with_name("openapi.json"))
     return {
         "passed": True,
@@ -141,6 +136,47 @@ def export(run: Path, out: Path) -> dict:
     }
 
 
+def _pipelines(model) -> list:
+    if getattr(model, "members", None):
+        return [m.pipeline for m in model.members]
+    return [model.pipeline]
+
+
+def derived_metadata(model) -> dict:
+    """Derived features the graph computes from the raw inputs (sums keep the
+    format older readers know: name -> parts), and an ensemble's members."""
+    sums, indicators = {}, {}
+    for pipeline in _pipelines(model):
+        derive = dict(pipeline.steps).get("derive")
+        if derive is None:
+            continue
+        sums.update({n: list(p) for n, p in derive.sums})
+        indicators.update({n: {"column": c, "is": "missing"} for n, c in derive.missing})
+        indicators.update({n: {"column": c, "equals": v} for n, c, v in derive.sentinels})
+    doc = {"derived_features": sums, "derived_indicators": indicators}
+    if getattr(model, "members", None):
+        doc["ensemble"] = [
+            {"name": m.name, "learner": m.learner, "strategy": m.strategy, "weight": m.weight}
+            for m in model.members
+        ]
+    return doc
+
+
+def _write_readable(path: Path, data: bytes) -> None:
+    """Write via a temp file and rename, leaving the file world-readable (0644):
+    mkstemp creates 0600 files, and the image build or a serving user may not
+    be the user who exported."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_openapi(data: bytes, path: Path) -> Path:
     """The API's OpenAPI document for this model, as the function serves it with the
     default limits (GET /openapi.json answers with the deployed ones)."""
@@ -149,10 +185,7 @@ def write_openapi(data: bytes, path: Path) -> Path:
     from lambda_fn.model import Model
 
     text = openapi.to_json(openapi.build(Model.from_bytes(data, threads=1), Config()))
-    fd, tmp = tempfile.mkstemp(prefix=".openapi-", suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    _write_readable(path, text.encode("utf-8"))
     return path
 
 

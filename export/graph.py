@@ -3,8 +3,10 @@
 The fitted preprocessing and the classifier are converted by skl2onnx (with
 onnxmltools' converters registered for XGBoost and LightGBM); a Keras network
 is converted by tf2onnx and joined to the preprocessing graph with
-onnx.compose. Derived sums, calibration and the threshold are a few plain
-ONNX nodes added here. One opset for every piece.
+onnx.compose. Derived features, the ensemble average, calibration and the
+threshold are a few plain ONNX nodes added here. An ensemble is its members'
+graphs side by side on the shared inputs, averaged inside the same graph.
+One opset for every piece.
 """
 
 from __future__ import annotations
@@ -156,18 +158,18 @@ def _keras_graph(network, n_features: int) -> onnx.ModelProto:
     return model
 
 
-def build_graph(model) -> onnx.ModelProto:
-    """`model` is train.search.TrainedModel; returns the graph without metadata."""
+def _piece(pipeline, schema) -> onnx.ModelProto:
+    """One fitted pipeline as a graph: raw columns in, its derived features
+    computed in front, the positive-class probability out as `p_raw` [N] float32."""
     from sklearn.pipeline import Pipeline
 
     from train.keras_model import KerasMLPClassifier
 
-    _register_converters()
-    steps = dict(model.inference_steps())
+    steps = {n: s for n, s in pipeline.steps if n != "sampler"}
     derive = steps.get("derive")
-    sums = list(derive.sums) if derive is not None else []
-    raw_inputs = [(f.name, f.kind) for f in model.schema.features]
-    inputs = raw_inputs + [(name, NUMERIC) for name, _ in sums]
+    derived = _derived_names(derive)
+    raw_inputs = [(f.name, f.kind) for f in schema.features]
+    inputs = raw_inputs + [(name, NUMERIC) for name in derived]
     estimator = steps["model"]
     prep = steps["prep"]
 
@@ -203,7 +205,131 @@ def build_graph(model) -> onnx.ModelProto:
         margin_positive = _binary_trees_as_margin(graph)
         if margin_positive is not None:
             positive, positive_column = margin_positive, None
-    _finish(graph, positive, positive_column, model, sums)
+    g = graph.graph
+    for taken in (PROBABILITY, LABEL, "p_raw"):
+        _rename(g, taken, f"converter_{taken}")
+    if positive in (PROBABILITY, LABEL, "p_raw"):
+        positive = f"converter_{positive}"
+    _add_derived(g, derive)
+    tail = []
+    if positive_column is not None:
+        idx = _const(g, "positive_index", [positive_column], np.int64)
+        tail.append(helper.make_node("Gather", [positive, idx], ["p_col"], axis=1))
+        src = "p_col"
+    else:
+        src = positive
+    shape = _const(g, "flat_shape", [-1], np.int64)
+    tail.append(helper.make_node("Reshape", [src, shape], ["p_raw"]))
+    g.node.extend(tail)
+    del g.output[:]
+    g.output.extend([helper.make_tensor_value_info("p_raw", TensorProto.FLOAT, [None])])
+    _prune(graph)
+    return graph
+
+
+def _derived_names(derive) -> list[str]:
+    if derive is None:
+        return []
+    return (
+        [n for n, _ in derive.sums]
+        + [n for n, _ in getattr(derive, "missing", ())]
+        + [n for n, _, _ in getattr(derive, "sentinels", ())]
+    )
+
+
+def _add_derived(g: onnx.GraphProto, derive) -> None:
+    """The derived features as nodes in front: the same float32 operations as
+    train.features.DerivedFeatures (sums left to right, IsNaN, Equal)."""
+    derived = set(_derived_names(derive))
+    if not derived:
+        return
+    kept_inputs = [i for i in g.input if i.name not in derived]
+    del g.input[:]
+    g.input.extend(kept_inputs)
+    nodes = []
+    for name, parts in derive.sums:
+        acc = parts[0]
+        for k, part in enumerate(parts[1:]):
+            out = name if k == len(parts) - 2 else f"{name}__sum{k}"
+            nodes.append(helper.make_node("Add", [acc, part], [out]))
+            acc = out
+    for name, column in getattr(derive, "missing", ()):
+        nodes += [
+            helper.make_node("IsNaN", [column], [f"{name}__bool"]),
+            helper.make_node("Cast", [f"{name}__bool"], [name], to=TensorProto.FLOAT),
+        ]
+    for k, (name, column, value) in enumerate(getattr(derive, "sentinels", ())):
+        const = _const(g, f"sentinel_value_{k}", [[value]])
+        nodes += [
+            helper.make_node("Equal", [column, const], [f"{name}__bool"]),
+            helper.make_node("Cast", [f"{name}__bool"], [name], to=TensorProto.FLOAT),
+        ]
+    existing = list(g.node)
+    del g.node[:]
+    g.node.extend(nodes + existing)
+
+
+def _prefixed(piece: onnx.ModelProto, prefix: str) -> onnx.ModelProto:
+    """Every name in `piece` but its inputs, prefixed: pieces can share one graph."""
+    g = piece.graph
+    keep = {i.name for i in g.input}
+
+    def rename(name: str) -> str:
+        return name if (not name or name in keep) else prefix + name
+
+    for node in g.node:
+        node.name = prefix + node.name if node.name else node.name
+        node.input[:] = [rename(n) for n in node.input]
+        node.output[:] = [rename(n) for n in node.output]
+    for init in g.initializer:
+        init.name = rename(init.name)
+    for value in (*g.output, *g.value_info):
+        value.name = rename(value.name)
+    return piece
+
+
+def _ensemble_graph(model) -> onnx.ModelProto:
+    """The members' graphs side by side on shared inputs, then the weighted
+    average of their probabilities (in float64, as WeightedAverage computes it)."""
+    pieces = [
+        _prefixed(_piece(m.pipeline, model.schema), f"m{k}_") for k, m in enumerate(model.members)
+    ]
+    merged = pieces[0]
+    g = merged.graph
+    for piece in pieces[1:]:
+        g.node.extend(piece.graph.node)
+        g.initializer.extend(piece.graph.initializer)
+        g.value_info.extend(piece.graph.value_info)
+    nodes, weighted = [], []
+    for k, m in enumerate(model.members):
+        w = _const(g, f"ensemble_weight_{k}", m.weight, np.float64)
+        nodes += [
+            helper.make_node("Cast", [f"m{k}_p_raw"], [f"m{k}_p64"], to=TensorProto.DOUBLE),
+            helper.make_node("Mul", [f"m{k}_p64", w], [f"m{k}_weighted"]),
+        ]
+        weighted.append(f"m{k}_weighted")
+    lo = _const(g, "ensemble_lo", 0.0, np.float64)
+    hi = _const(g, "ensemble_hi", 1.0, np.float64)
+    nodes += [
+        helper.make_node("Sum", weighted, ["ensemble_p64"]),
+        helper.make_node("Clip", ["ensemble_p64", lo, hi], ["ensemble_clipped"]),
+        helper.make_node("Cast", ["ensemble_clipped"], ["p_raw"], to=TensorProto.FLOAT),
+    ]
+    g.node.extend(nodes)
+    del g.output[:]
+    g.output.extend([helper.make_tensor_value_info("p_raw", TensorProto.FLOAT, [None])])
+    return merged
+
+
+def build_graph(model) -> onnx.ModelProto:
+    """`model` is train.search.TrainedModel (one pipeline or a weighted
+    ensemble); returns the graph without metadata."""
+    _register_converters()
+    if getattr(model, "members", None):
+        graph = _ensemble_graph(model)
+    else:
+        graph = _piece(model.pipeline, model.schema)
+    _finish(graph, model)
     graph.graph.name = "imbalanced_classifier"  # converters pick random names; keep the hash stable
     onnx.checker.check_model(graph)
     return graph
@@ -278,40 +404,10 @@ def _const(graph: onnx.GraphProto, name: str, value, dtype=np.float32) -> str:
     return name
 
 
-def _finish(model_proto, positive, positive_column, model, sums) -> None:
-    """Add derived sums in front, and probability/label (calibration, threshold) behind."""
+def _finish(model_proto, model) -> None:
+    """Behind `p_raw`: calibration, then `probability` and `label` (threshold)."""
     g = model_proto.graph
-    for taken in (PROBABILITY, LABEL):
-        _rename(g, taken, f"converter_{taken}")
-    if positive in (PROBABILITY, LABEL):
-        positive = f"converter_{positive}"
-    nodes = []
-    # Derived sums: the same left-to-right float32 additions as train.features.ColumnSums.
-    derived = {name for name, _ in sums}
-    kept_inputs = [i for i in g.input if i.name not in derived]
-    del g.input[:]
-    g.input.extend(kept_inputs)
-    for name, parts in sums:
-        acc = parts[0]
-        for k, part in enumerate(parts[1:]):
-            out = name if k == len(parts) - 2 else f"{name}__sum{k}"
-            nodes.append(helper.make_node("Add", [acc, part], [out]))
-            acc = out
-    if nodes:
-        existing = list(g.node)
-        del g.node[:]
-        g.node.extend(nodes + existing)
-
     tail = []
-    if positive_column is not None:
-        idx = _const(g, "positive_index", [positive_column], np.int64)
-        tail.append(helper.make_node("Gather", [positive, idx], ["p_col"], axis=1))
-        src = "p_col"
-    else:
-        src = positive
-    shape = _const(g, "flat_shape", [-1], np.int64)
-    tail.append(helper.make_node("Reshape", [src, shape], ["p_raw"]))
-    src = "p_raw"
     if model.calibration is not None:
         from train.evaluate import EPS
 
@@ -337,6 +433,7 @@ def _finish(model_proto, positive, positive_column, model, sums) -> None:
         src = "p_cal"
         decide, threshold = "p_cal64", _const(g, "threshold", model.threshold, f64)
     else:
+        src = "p_raw"
         decide, threshold = PROBABILITY, _const(g, "threshold", model.threshold)
     tail.append(helper.make_node("Identity", [src], [PROBABILITY]))
     tail += [

@@ -146,6 +146,8 @@ def single_record(run: Path, data: Path, n: int) -> dict:
                 if f.kind == "numeric"
                 else frame[f.name].fillna("").astype(object)
             )
+        if "derive" in steps:  # derived features (sums, indicators) come before the encoding
+            frame = steps["derive"].transform(frame)
         x = steps["prep"].transform(frame).astype("float32")
         net = estimator.model_
         result["keras_direct"] = timed(lambda: net(x, training=False), max(200, n // 5))

@@ -64,10 +64,15 @@ def shared_csv(name: str) -> Path:
     return path
 
 
+# Tests run a fixed number of search trials, not the 120 s default budget;
+# a later --trials in a test's own arguments wins (argparse keeps the last).
+TEST_TRIALS = ("--trials", "2")
+
+
 def run_train_cli(*args, cwd=ROOT) -> subprocess.CompletedProcess:
     """`python -m train` in a subprocess, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "train", "--no-progress", *map(str, args)],
+        [sys.executable, "-m", "train", "--no-progress", *TEST_TRIALS, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -80,7 +85,17 @@ def train_and_export(data, run, *options: str):
     from export.cli import run as export_run
     from train.cli import run as train_run
 
-    args = ["--data", str(data), "--target", "y", "--out", str(run), "--no-progress"]
+    args = [
+        "--data",
+        str(data),
+        "--target",
+        "y",
+        "--out",
+        str(run),
+        "--no-progress",
+        "--trials",
+        "1",
+    ]
     assert train_run([*args, "--no-report", *options]) == 0
     assert export_run(["--run", str(run)]) == 0
     return run

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import joblib
 
-from train.search import SearchResult
+from train import leaderboard
+from train.search import SearchResult, trial_rows
 
 # Bump when the run folder's layout or the pickled classes change incompatibly;
 # export refuses folders of any other format.
@@ -25,6 +26,18 @@ RUN_FILE = "run.json"
 SCHEMA_FILE = "schema.json"
 METRICS_FILE = "metrics.json"
 LEADERBOARD_FILE = "leaderboard.csv"
+TRIALS_FILE = "trials.csv"
+ENSEMBLE_FILE = "ensemble.json"
+TRIAL_COLUMNS = [
+    "trial",
+    "elapsed_seconds",
+    "learner",
+    "sampler",
+    "score",
+    "best_so_far",
+    "state",
+    "params",
+]
 LEADERBOARD_METRICS = [
     "roc_auc",
     "pr_auc",
@@ -42,6 +55,7 @@ TRACKED_PACKAGES = [
     "imbalanced-learn",
     "xgboost-cpu",
     "lightgbm",
+    "optuna",
     "tensorflow-cpu",
     "keras",
 ]
@@ -58,8 +72,14 @@ def package_versions(names=TRACKED_PACKAGES) -> dict[str, str]:
 
 
 def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
+    """One row per candidate (each pair's best trial, and the ensemble), best
+    first by `metric` as train.leaderboard ranks; failed candidates last."""
     rows = []
-    for c in result.candidates:
+    candidates = list(result.candidates)
+    ens = getattr(result, "ensemble_candidate", None)
+    if ens is not None and all(ens is not c for c in candidates):
+        candidates.append(ens)
+    for c in candidates:
         row = {"learner": c.learner, "strategy": c.strategy, "selected": c is result.winner}
         for m in LEADERBOARD_METRICS:
             row[f"{m}_mean"] = c.mean(m)
@@ -67,11 +87,26 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
         row["threshold"] = c.threshold
         row["fit_seconds"] = c.fit_seconds
         row["error"] = c.error or ""
+        row["name"] = c.name
+        row["trial"] = "" if c.trial is None else c.trial
+        row[f"{metric}_se"] = c.se(metric) if c.folds else float("nan")
+        row["onnx_bytes"] = c.onnx_bytes
+        row["us_per_row"] = c.us_per_row
+        row["features"] = "" if c.members is not None else c.features
+        row["rounds"] = "" if c.rounds is None else c.rounds
+        row["params"] = (
+            json.dumps({m.name: round(w, 4) for m, w in c.members})
+            if c.members is not None
+            else json.dumps(c.params, sort_keys=True, default=float)
+        )
         rows.append(row)
     ok = [r for r in rows if not r["error"]]
     failed = [r for r in rows if r["error"]]
-    descending = metric != "brier"
-    ok.sort(key=lambda r: r[f"{metric}_mean"], reverse=descending)
+    if ok:
+        import pandas as pd
+
+        ranked = leaderboard.rank(pd.DataFrame(ok), metric)
+        ok = [ok[i] for i in ranked.index]
     return ok + failed
 
 
@@ -96,6 +131,17 @@ def metrics_document(result: SearchResult, dataset, config) -> dict:
         "negative_label": model.schema.negative_label,
         "per_class": m["per_class"],
         "calibration": result.calibration_report,
+        "ensemble": bool(result.model.members),
+        "selection": result.selection,
+        "trials": len(result.trials),
+        "trials_complete": sum(c.state == "complete" for c in result.trials),
+        "trials_pruned": sum(c.state == "pruned" for c in result.trials),
+        "trials_failed": sum(c.state == "failed" for c in result.trials),
+        "search_seconds": result.search_seconds,
+        "derived_candidates": result.derived.describe(),
+        "derived_used": result.winner.features
+        if result.winner.members is None
+        else sorted({m.features for m, _ in result.winner.members}),
     }
     return doc
 
@@ -129,6 +175,12 @@ def write_run(
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
+        with open(tmp / TRIALS_FILE, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=TRIAL_COLUMNS)
+            writer.writeheader()
+            writer.writerows(trial_rows(result, config.metric))
+        if result.ensemble is not None:
+            _json(tmp / ENSEMBLE_FILE, result.ensemble)
         run_info = {
             "run_format": RUN_FORMAT,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -147,6 +199,8 @@ def write_run(
             "folds": config.folds,
             "learners_searched": config.learners,
             "strategies_searched": config.strategies,
+            "budget_seconds": None if config.trials is not None else config.budget,
+            "trials_requested": config.trials,
             "packages": package_versions(),
         }
         if extra is not None:

@@ -12,9 +12,9 @@ from pathlib import Path
 from train.data import UsageError
 
 PRESETS = {
-    # The default: strong, fast candidates. ~1-2 minutes on 43k rows, 2 cores.
-    "quick": (["logreg", "xgboost"], ["none", "class_weight", "smote"]),
-    # Every default learner x every strategy.
+    # The default: strong, fast learners, tuned within --budget (default 120 s).
+    "quick": (["lightgbm", "xgboost", "logreg"], ["none", "class_weight", "smote"]),
+    # Every default learner x every strategy (give it a larger --budget).
     "full": (None, None),
 }
 
@@ -34,7 +34,7 @@ def _delimiter(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from train.evaluate import SELECTION_METRICS
+    from train.leaderboard import SELECTION_METRICS
 
     p = _Parser(
         prog="python -m train",
@@ -115,6 +115,40 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="Platt calibration; auto = when the winner resamples or reweights",
     )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="seconds of search (default: 120); the refit and report come on top",
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        metavar="N",
+        help="run exactly N trials instead of a time budget: the same search every time",
+    )
+    p.add_argument(
+        "--prefer-fast",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pick the cheapest model to serve within one standard error of the best CV "
+        "score (default: on)",
+    )
+    p.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="try a weighted ensemble of the best trials, kept only when clearly better "
+        "(default: on)",
+    )
+    p.add_argument(
+        "--auto-features",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="let the search try derived features: sums of related columns, missing and "
+        "sentinel-value indicators (default: on)",
+    )
     p.add_argument("--folds", type=int, default=5, help="CV folds (default: 5)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
@@ -148,20 +182,25 @@ def _check_out(out: Path) -> None:
         )
 
 
+WIDE = 24  # the candidate column: learner/strategy#trial
+
+
 def format_leaderboard(rows: list[dict], metric: str) -> str:
     cols = (
-        [("learner", "learner"), ("strategy", "strategy")]
+        [("candidate", "name"), ("strategy", "strategy")]
         + [(m, m) for m in ("pr_auc", "roc_auc", "f1", "precision", "recall", "mcc", "brier")]
         + [("fit_s", "fit_seconds")]
     )
     lines = []
     header = ["  "] + [
-        f"{name:<13}" if i < 2 else f"{name:>14}" for i, (name, _) in enumerate(cols)
+        f"{name:<{WIDE if i == 0 else 13}}" if i < 2 else f"{name:>14}"
+        for i, (name, _) in enumerate(cols)
     ]
+    header.append(f"{'us/row':>10}")
     lines.append(" ".join(header))
     for row in rows:
         mark = "* " if row["selected"] else "  "
-        cells = [mark, f"{row['learner']:<13}", f"{row['strategy']:<13}"]
+        cells = [mark, f"{row['name']:<{WIDE}}", f"{row['strategy']:<13}"]
         if row["error"]:
             cells.append(f"failed: {row['error'][:80]}")
         else:
@@ -169,8 +208,13 @@ def format_leaderboard(rows: list[dict], metric: str) -> str:
                 mean, std = row[f"{key}_mean"], row[f"{key}_std"]
                 cells.append(f"{mean:>7.3f} ±{std:5.3f}" if not math.isnan(mean) else f"{'-':>14}")
             cells.append(f"{row['fit_seconds']:>14.1f}")
+            us = row.get("us_per_row", float("nan"))
+            cells.append(f"{us:>10.2f}" if not math.isnan(us) else f"{'-':>10}")
         lines.append(" ".join(cells))
-    lines.append(f"(CV mean ± std over folds; * = selected by {metric})")
+    lines.append(
+        f"(CV mean ± std over folds, each pair's best trial; * = selected by {metric}; "
+        "us/row = onnxruntime µs per row)"
+    )
     return "\n".join(lines)
 
 
@@ -188,6 +232,10 @@ def run(argv: list[str]) -> int:
     strategies = (
         _names(args.samplers, STRATEGIES, "--samplers") or preset_strategies or list(STRATEGIES)
     )
+    if args.trials is not None and args.trials < 1:
+        raise UsageError("--trials must be at least 1")
+    if not (args.budget > 0 and math.isfinite(args.budget)):
+        raise UsageError("--budget must be a positive number of seconds")
     if args.folds < 2:
         raise UsageError("--folds must be at least 2")
     if not 0.05 <= args.test_size <= 0.5:
@@ -240,13 +288,20 @@ def run(argv: list[str]) -> int:
         objective=objective,
         calibration=args.calibration,
         sums=tuple(sums),
+        budget=args.budget,
+        trials=args.trials,
+        auto_features=args.auto_features,
+        ensemble=args.ensemble,
+        prefer_fast=args.prefer_fast,
     )
     progress_factory = None
     if not args.no_progress:
         from tqdm import tqdm
 
+        unit = "trial" if args.trials is not None else "s"
+
         def progress_factory(total):
-            return tqdm(total=total, unit="fit", file=sys.stderr, dynamic_ncols=True)
+            return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True)
 
     result = run_search(dataset, config, progress_factory)
     command = ["python", "-m", "train", *argv]
@@ -274,8 +329,17 @@ def run(argv: list[str]) -> int:
         if cal["applied"]
         else "not calibrated"
     )
+    sel = metrics["selection"]
+    n_trials = metrics["trials"]
     print(
-        f"\nselected: {metrics['model']} + {metrics['sampler']}, threshold "
+        f"\nsearch: {n_trials} trials ({metrics['trials_complete']} complete, "
+        f"{metrics['trials_pruned']} pruned, {metrics['trials_failed']} failed) in "
+        f"{metrics['search_seconds']:.0f} s; picked {sel['picked']}: {sel['reason']}"
+    )
+    if result.model.members:
+        print("ensemble: " + ", ".join(f"{m.name} x{m.weight:.2f}" for m in result.model.members))
+    print(
+        f"selected: {metrics['model']} + {metrics['sampler']}, threshold "
         f"{metrics['threshold']:.4f} ({metrics['threshold_objective']}), {cal_text}\n"
         f"test split ({metrics['n_test']} rows, evaluated once): ROC AUC {metrics['roc_auc']:.3f}"
         f"  PR AUC {metrics['pr_auc']:.3f}  F1 {metrics['f1']:.3f}  precision "

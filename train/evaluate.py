@@ -23,22 +23,14 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from train import leaderboard
 from train.data import UsageError
 
 # Probabilities are clipped this far from 0 and 1 before taking logits.
 EPS = 2.0**-10  # see PlattCalibration.apply
-# Metrics where smaller is better; everything else is maximised.
-LOWER_IS_BETTER = {"brier"}
-SELECTION_METRICS = (
-    "pr_auc",
-    "roc_auc",
-    "f1",
-    "mcc",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "brier",
-)
+# Kept as names here for older callers; train.leaderboard owns them.
+LOWER_IS_BETTER = leaderboard.LOWER_IS_BETTER
+SELECTION_METRICS = leaderboard.SELECTION_METRICS
 
 
 @dataclass(frozen=True)

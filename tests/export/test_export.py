@@ -35,6 +35,8 @@ def train_and_export(csv_path, tmp_path, learner, strategy, *extra):
             strategy,
             "--folds",
             "2",
+            "--trials",
+            "1",
             "--out",
             str(run),
             "--no-progress",
@@ -126,18 +128,84 @@ def test_incompatible_run_format_is_exit_2(csv_path, tmp_path, capsys):
 
 def test_learner_without_converter_is_exit_2(csv_path, tmp_path, capsys):
     import joblib
+    from sklearn.pipeline import Pipeline
     from sklearn.semi_supervised import LabelSpreading
 
     from export.cli import main
 
     run = train_and_export(csv_path, tmp_path, "logreg", "none")
     model = joblib.load(run / "model.joblib")
-    prep = model.pipeline.named_steps["prep"]
+    features = Pipeline(model.pipeline.steps[:-1])  # derived features and preprocessing
     X = joblib.load(run / "holdout.joblib")["X"]
     model.pipeline.steps[-1] = (
         "model",
-        LabelSpreading().fit(prep.transform(X), np.arange(len(X)) % 2),
+        LabelSpreading().fit(features.transform(X), np.arange(len(X)) % 2),
     )
     joblib.dump(model, run / "model.joblib")
     assert main(["--run", str(run)]) == 2
     assert "no ONNX converter for LabelSpreading" in capsys.readouterr().err
+
+
+def test_written_files_are_world_readable_whatever_the_umask(csv_path, tmp_path):
+    """The image build and the serving user may not be the user who exported."""
+    import os
+    import stat
+
+    run = train_and_export(csv_path, tmp_path, "logreg", "none")
+    old = os.umask(0o077)
+    try:
+        assert export_run(["--run", str(run)]) == 0
+    finally:
+        os.umask(old)
+    for name in ("model.onnx", "openapi.json", "parity.json"):
+        mode = stat.S_IMODE((run / name).stat().st_mode)
+        assert mode == 0o644, (name, oct(mode))
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]
+
+
+def test_derived_indicators_are_computed_inside_the_graph(csv_path, tmp_path):
+    """The generated data has missing ages, so the search derives 'age is missing'."""
+    run = train_and_export(csv_path, tmp_path, "logreg", "none")
+    proto = onnx.load(run / "model.onnx")
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert "age is missing" in json.loads(meta["derived_indicators"])
+    assert "IsNaN" in {n.op_type for n in proto.graph.node}
+    assert "age is missing" not in {i.name for i in proto.graph.input}
+    assert json.loads((run / "parity.json").read_text())["passed"]
+
+
+def test_an_ensemble_is_one_graph_within_the_parity_bar(csv_path, tmp_path):
+    """Two different learners and resampling strategies, averaged and calibrated."""
+    from export import graph as G
+    from export import parity
+    from train.data import load_dataset
+    from train.evaluate import PlattCalibration
+    from train.features import discover
+    from train.search import Member, TrainedModel, WeightedAverage, build_pipeline, train_schema
+
+    data = load_dataset(str(csv_path), "y")
+    X, y = data.X.iloc[:450], data.y[:450]
+    X_test = data.X.iloc[450:].reset_index(drop=True)
+    schema = train_schema(data.schema, X)
+    derived = discover(X, y, schema.numeric, schema.names)
+    members = []
+    for name, learner, strategy, weight in [
+        ("a", "logreg", "none", 0.25),
+        ("b", "lightgbm", "smote", 0.5),
+        ("c", "xgboost", "class_weight", 0.25),
+    ]:
+        pipe = build_pipeline(schema, learner, strategy, 0, 7.0, derived=derived)
+        pipe.fit(X, y)
+        members.append(Member(name, learner, strategy, weight, pipe))
+    average = WeightedAverage(members)
+    calibration = PlattCalibration.fit(y, average.predict_proba(X)[:, 1])
+    model = TrainedModel(average, "ensemble", "none+smote", 0.3, calibration, schema, members)
+    proto = G.build_graph(model)
+    assert [i.name for i in proto.graph.input] == schema.names
+    report = parity.check(proto.SerializeToString(), model, X_test)
+    assert report["passed"], report["worst_row"]
+    assert report["max_abs_diff"] <= MAX_ABS_DIFF and report["label_agreement"] == 1.0
+    from export.cli import derived_metadata
+
+    described = derived_metadata(model)
+    assert [m["weight"] for m in described["ensemble"]] == [0.25, 0.5, 0.25]

@@ -1,11 +1,25 @@
-"""The search is leak-free, reproducible and picks by the CV metric."""
+"""The search is leak-free, reproducible, within its budget, and picks by the CV metric."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from train import samplers
 from train.data import UsageError, load_dataset
-from train.search import SearchConfig, run_search
+from train.search import (
+    CandidateResult,
+    SearchConfig,
+    caruana,
+    choose,
+    run_search,
+    trial_rows,
+)
+
+
+def config(learners, strategies, **kw):
+    kw.setdefault("folds", 3)
+    kw.setdefault("measure_cost", False)
+    return SearchConfig(learners, strategies, **kw)
 
 
 @pytest.fixture
@@ -22,7 +36,7 @@ def test_resamplers_only_ever_see_training_folds(dataset, monkeypatch):
         return original(self, X, y)
 
     monkeypatch.setattr(samplers.CategoricalSMOTE, "fit_resample", spy)
-    result = run_search(dataset, SearchConfig(["logreg"], ["smote"], folds=4))
+    result = run_search(dataset, config(["logreg"], ["smote"], folds=4, trials=1))
     n_train = result.n_train
     # four CV fits on 3/4 of the training split, then one refit on all of it; never the test rows
     assert len(seen) == 5
@@ -31,26 +45,76 @@ def test_resamplers_only_ever_see_training_folds(dataset, monkeypatch):
     assert n_train + len(result.y_test) == len(dataset.y)
 
 
-def test_search_is_reproducible(dataset):
-    config = SearchConfig(["logreg", "xgboost"], ["none", "undersample"], folds=3)
-    a, b = run_search(dataset, config), run_search(dataset, config)
-    assert [c.mean("pr_auc") for c in a.candidates] == [c.mean("pr_auc") for c in b.candidates]
+def test_boosters_stop_early_on_part_of_the_training_fold_and_refit_with_those_rounds(
+    dataset, monkeypatch
+):
+    from lightgbm import LGBMClassifier
+
+    fits = []
+    original = LGBMClassifier.fit
+
+    def spy(self, X, y, **kw):
+        fits.append((len(y), len(kw["eval_set"][0][1]) if "eval_set" in kw else None))
+        return original(self, X, y, **kw)
+
+    monkeypatch.setattr(LGBMClassifier, "fit", spy)
+    result = run_search(dataset, config(["lightgbm"], ["none"], trials=1, ensemble=False))
+    fold_train = result.n_train * 2 / 3
+    for n_fit, n_eval in fits[:3]:  # CV: 85 % fits, 15 % decides when to stop
+        assert abs(n_eval - 0.15 * fold_train) <= 2 and abs(n_fit + n_eval - fold_train) <= 1
+    assert fits[3] == (result.n_train, None)  # the refit: all of the train split, no eval set
+    winner = result.winner
+    assert winner.rounds is not None and winner.rounds < 2000
+    assert result.model.pipeline.steps[-1][1].n_estimators == winner.rounds
+
+
+def test_trials_make_the_search_reproducible(dataset):
+    cfg = config(["logreg", "xgboost"], ["none", "undersample"], trials=6)
+    a, b = run_search(dataset, cfg), run_search(dataset, cfg)
+    assert len(a.trials) == 6
+
+    def trajectory(result):  # everything but the clock
+        return pd.DataFrame(trial_rows(result, "pr_auc")).drop(columns="elapsed_seconds")
+
+    assert trajectory(a).equals(trajectory(b))
     assert a.test_metrics == b.test_metrics
+
+
+def test_each_learner_starts_from_its_defaults_then_trials_are_tuned(dataset):
+    result = run_search(dataset, config(["logreg", "xgboost"], ["none", "class_weight"], trials=4))
+    first = [(c.learner, c.strategy, c.params) for c in result.trials[:2]]
+    assert first == [("logreg", "none", {}), ("xgboost", "none", {"learning_rate": 0.1})]
+    for c in result.trials[2:]:
+        assert c.params and all(k in c.params for k in ("C",) if c.learner == "logreg")
+
+
+def test_a_budget_stops_the_search_but_one_trial_always_completes(dataset):
+    result = run_search(dataset, config(["logreg", "xgboost"], ["none"], budget=0.01))
+    assert sum(c.state == "complete" for c in result.trials) >= 1
+    assert len(result.trials) <= 2
 
 
 def test_winner_has_the_best_cv_metric_and_a_usable_model(dataset):
     result = run_search(
-        dataset, SearchConfig(["logreg", "tree"], ["none", "class_weight"], folds=3)
+        dataset,
+        config(["logreg", "tree"], ["none", "class_weight"], trials=6, ensemble=False),
     )
-    best = max(c.mean("pr_auc") for c in result.candidates)
+    best = max(c.mean("pr_auc") for c in result.trials if c.state == "complete")
     assert result.winner.mean("pr_auc") == best
     p = result.model.predict_proba(result.X_test)
     assert p.shape == (len(result.y_test),) and np.all((p >= 0) & (p <= 1))
     assert set(np.unique(result.model.predict(result.X_test))) <= {0, 1}
 
 
+def test_selecting_by_brier_picks_the_smallest(dataset):
+    result = run_search(
+        dataset, config(["logreg", "tree"], ["none"], trials=2, metric="brier", ensemble=False)
+    )
+    assert result.winner.mean("brier") == min(c.mean("brier") for c in result.candidates)
+
+
 def test_resampled_winner_is_calibrated_by_default(dataset):
-    result = run_search(dataset, SearchConfig(["logreg"], ["undersample"], folds=3))
+    result = run_search(dataset, config(["logreg"], ["undersample"], trials=1))
     report = result.calibration_report
     assert report["applied"] and result.model.calibration is not None
     assert report["oof_brier_after"] < report["oof_brier_before"]
@@ -60,7 +124,7 @@ def test_too_few_positives_for_smote_is_a_usage_error(dataset):
     dataset.y = np.zeros_like(dataset.y)
     dataset.y[:8] = 1
     with pytest.raises(UsageError, match="smote needs more than 5 minority rows"):
-        run_search(dataset, SearchConfig(["logreg"], ["smote"], folds=5))
+        run_search(dataset, config(["logreg"], ["smote"], folds=5))
 
 
 def test_a_failing_candidate_is_reported_not_fatal(dataset, monkeypatch):
@@ -68,7 +132,64 @@ def test_a_failing_candidate_is_reported_not_fatal(dataset, monkeypatch):
         raise RuntimeError("cannot resample")
 
     monkeypatch.setattr(samplers.CategoricalSMOTE, "fit_resample", broken)
-    result = run_search(dataset, SearchConfig(["logreg"], ["none", "smote"], folds=3))
+    result = run_search(dataset, config(["logreg"], ["none", "smote"], trials=2))
     failed = [c for c in result.candidates if c.error]
     assert [c.strategy for c in failed] == ["smote"] and "cannot resample" in failed[0].error
+    assert result.trials[1].state == "failed"
     assert result.winner.strategy == "none"
+
+
+def _candidate(name, fold_scores, us, oof=None):
+    c = CandidateResult(name, "none", trial=0)
+    c.folds = [{"pr_auc": s} for s in fold_scores]
+    c.us_per_row = us
+    c.oof = oof
+    return c
+
+
+def test_prefer_fast_picks_the_cheapest_within_one_standard_error():
+    best = _candidate("slow", [0.80, 0.84, 0.82, 0.86], us=30.0)  # mean 0.83, SE 0.013
+    close = _candidate("fast", [0.81, 0.83, 0.81, 0.83], us=2.0)  # mean 0.82: within 1 SE
+    far = _candidate("fastest", [0.70, 0.72, 0.71, 0.73], us=1.0)  # far below
+    board = [best, close, far]
+    cfg = SearchConfig(["logreg"], ["none"])
+    winner, info = choose(board, best, None, False, cfg)
+    assert winner is close and info["picked"] == close.name and "prefer-fast" in info["reason"]
+    assert info["within_one_se"] == [best.name, close.name]
+    cfg.prefer_fast = False
+    winner, info = choose(board, best, None, False, cfg)
+    assert winner is best and info["reason"].startswith("best cross-validated pr_auc")
+
+
+def test_ensemble_selection_mixes_models_that_err_differently():
+    rng = np.random.default_rng(0)
+    y = (rng.random(600) < 0.2).astype(int)
+    signal = y + rng.normal(0, 1, (3, 600))  # three independent noisy views of y
+    trials = [
+        _candidate(f"m{k}", [0.5], us=1.0, oof=1 / (1 + np.exp(-signal[k]))) for k in range(3)
+    ]
+    for k, t in enumerate(trials):
+        t.trial = k
+    cfg = SearchConfig(["logreg"], ["none"], folds=3)
+    ens = caruana(y, trials, cfg)
+    assert ens is not None and len(ens.members) >= 2
+    assert abs(sum(w for _, w in ens.members) - 1) < 1e-12
+    from train.search import _cv_score, _fold_ids
+
+    ids = _fold_ids(y, cfg)
+    assert len(ens.folds) == 3
+    assert ens.mean("pr_auc") > max(_cv_score(y, t.oof, ids, cfg) for t in trials)
+
+
+def test_a_learner_that_never_fits_is_dropped_after_three_failures(dataset, monkeypatch):
+    from xgboost import XGBClassifier
+
+    def broken(self, X, y, **kw):
+        raise RuntimeError("no xgboost today")
+
+    monkeypatch.setattr(XGBClassifier, "fit", broken)
+    result = run_search(dataset, config(["logreg", "xgboost"], ["none"], trials=10))
+    xgb = [c for c in result.trials if c.learner == "xgboost"]
+    assert len(result.trials) == 10 and len(xgb) == 3
+    assert all(c.state == "failed" and "no xgboost today" in c.error for c in xgb)
+    assert result.winner.learner == "logreg"

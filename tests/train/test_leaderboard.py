@@ -1,0 +1,53 @@
+"""train.leaderboard is the one place that knows which way each metric goes."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from train import leaderboard
+
+
+def test_brier_is_the_metric_where_smaller_is_better():
+    assert not leaderboard.higher_is_better("brier")
+    for metric in ("pr_auc", "roc_auc", "f1", "mcc", "precision", "recall", "balanced_accuracy"):
+        assert leaderboard.higher_is_better(metric)
+
+
+def test_an_unknown_metric_is_an_error_not_a_guess():
+    with pytest.raises(ValueError, match="unknown metric 'auc'"):
+        leaderboard.higher_is_better("auc")
+
+
+def test_rank_puts_the_best_first_in_each_direction():
+    frame = pd.DataFrame(
+        {"name": ["a", "b", "c"], "pr_auc_mean": [0.3, 0.5, 0.4], "brier_mean": [0.05, 0.09, 0.07]}
+    )
+    assert list(leaderboard.rank(frame, "pr_auc")["name"]) == ["b", "c", "a"]
+    assert list(leaderboard.rank(frame, "brier")["name"]) == ["a", "c", "b"]
+    assert leaderboard.best(frame, "brier")["name"] == "a"
+
+
+def test_rank_reads_the_plain_column_and_puts_missing_scores_last():
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "f1": [float("nan"), 0.2, 0.6]})
+    assert list(leaderboard.rank(frame, "f1")["name"]) == ["c", "b", "a"]
+    with pytest.raises(ValueError, match="no row has a f1 score"):
+        leaderboard.best(frame.iloc[:1], "f1")
+
+
+def test_one_standard_error_rule():
+    se = leaderboard.standard_error([0.80, 0.82, 0.84, 0.86])
+    assert math.isclose(se, 0.01290994, rel_tol=1e-6)
+    assert leaderboard.within_one_se(0.83, 0.84, se, "pr_auc")
+    assert not leaderboard.within_one_se(0.82, 0.84, se, "pr_auc")
+    assert leaderboard.within_one_se(0.061, 0.05, 0.02, "brier")
+    assert not leaderboard.within_one_se(0.08, 0.05, 0.02, "brier")
+    assert leaderboard.clearly_better(0.86, 0.84, se, "pr_auc")
+    assert not leaderboard.clearly_better(0.85, 0.84, se, "pr_auc")
+    assert leaderboard.clearly_better(0.04, 0.07, 0.02, "brier")
+
+
+def test_is_better_never_prefers_a_missing_score():
+    assert leaderboard.is_better(0.1, float("nan"), "pr_auc")
+    assert not leaderboard.is_better(float("nan"), 0.1, "pr_auc")
+    assert leaderboard.is_better(0.1, 0.2, "brier")
