@@ -332,7 +332,7 @@ def search_trajectory(trials: pd.DataFrame, metric: str) -> Figure:
         )
     ax.step(
         trials["elapsed_seconds"],
-        trials["best_so_far"],
+        trials["best_so_far"].ffill(),
         where="post",
         color="black",
         linewidth=1.4,
@@ -356,6 +356,8 @@ def search_trajectory(trials: pd.DataFrame, metric: str) -> Figure:
 def cost_quality(frame: pd.DataFrame, metric: str) -> Figure:
     """CV score against serving cost (µs per row, graph size), the picked model starred."""
     plt = _plt()
+    from matplotlib.ticker import FuncFormatter, LogFormatter
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     colours = _learner_colours(frame["learner"])
     score, spread = frame[f"{metric}_mean"], frame.get(f"{metric}_std")
@@ -392,6 +394,12 @@ def cost_quality(frame: pd.DataFrame, metric: str) -> Figure:
                 zorder=3,
             )
         ax.set_xscale("log")
+        narrow = x.max() < 10 * x.min()  # under a decade: label the minor ticks plainly
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        for set_formatter in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            set_formatter(
+                plain if narrow else LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.6))
+            )
         ax.set_xlabel(label)
     axes[0].set_ylabel(f"CV {metric} (mean ± std over folds)")
     axes[0].legend(fontsize=8)
