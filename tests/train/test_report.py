@@ -273,3 +273,41 @@ def test_leaderboard_knows_each_direction_and_ranks_by_the_mean_column():
     assert list(leaderboard.rank(frame, "roc_auc").index) == [2, 0, 1]
     assert leaderboard.best(frame, "roc_auc").name == 2
     assert list(leaderboard.rank(pd.DataFrame({"brier": [0.3, 0.1]}), "brier").index) == [1, 0]
+
+
+# ---------------------------------------------------------------- intervals
+
+
+def _sklearn_intervals(y, p, threshold, seed):
+    """The definition: scikit-learn's metrics on each resample's repeated rows."""
+    from sklearn.metrics import (
+        average_precision_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    rng = np.random.default_rng(seed)
+    samples = {k: [] for k in ("roc_auc", "pr_auc", "f1", "precision", "recall")}
+    for _ in range(stats.BOOTSTRAP):
+        i = rng.integers(0, len(y), len(y))
+        if y[i].min() == y[i].max():
+            continue
+        pred = (p[i] >= threshold).astype(int)
+        samples["roc_auc"].append(roc_auc_score(y[i], p[i]))
+        samples["pr_auc"].append(average_precision_score(y[i], p[i]))
+        samples["f1"].append(f1_score(y[i], pred, zero_division=0))
+        samples["precision"].append(precision_score(y[i], pred, zero_division=0))
+        samples["recall"].append(recall_score(y[i], pred, zero_division=0))
+    return {k: (np.percentile(v, 2.5), np.percentile(v, 97.5)) for k, v in samples.items()}
+
+
+def test_bootstrap_intervals_are_scikit_learns_metrics_on_the_resampled_rows():
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.15).astype(int)
+    p = np.round(0.6 * rng.random(400) + 0.3 * y, 2)  # rounded: many tied scores
+    got = stats.bootstrap_intervals(y, p, threshold=0.5, seed=11)
+    want = _sklearn_intervals(y, p, threshold=0.5, seed=11)
+    for key, (lo, hi) in want.items():
+        assert got[key] == pytest.approx((lo, hi), abs=1e-12), key

@@ -51,11 +51,14 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
     ensemble = run_files.ensemble(folder) if folder is not None else None
     if trials is not None:
         figs.append(figures.search_trajectory(trials, metric))
+    costed = None
     if run_files.has_costs(board, metric):
         costed = board[(board["onnx_bytes"] > 0) & (board["us_per_row"] > 0)]
         costed = costed[costed[f"{metric}_mean"].notna()].reset_index(drop=True)
         if len(costed):
             figs.append(figures.cost_quality(costed, metric))
+        else:
+            costed = None
 
     p_test = model.predict_proba(result.X_test)
     y_test = result.y_test
@@ -83,6 +86,7 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
         "command": command,
         "runner_up": runner,
         "leaderboard": board,
+        "costed": costed,  # leaderboard rows with both costs and a score, or None
         "trials": trials,
         "ensemble": ensemble,
     }
@@ -106,8 +110,8 @@ def write(out: Path, dataset, result, config, command: list[str], info: dict) ->
         search_section(doc, parts["trials"], config.metric, by_name)
     if parts["ensemble"] is not None:
         ensemble_section(doc, parts["ensemble"])
-    if "cost_quality" in by_name:
-        cost_section(doc, parts["leaderboard"], config.metric, by_name)
+    if parts["costed"] is not None:
+        cost_section(doc, parts["costed"], config.metric, by_name)
     curves_section(doc, result.calibration_report, by_name)
     doc.section("Feature importance")
     doc.figure(by_name.get("importance"))
