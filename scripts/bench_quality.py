@@ -191,9 +191,10 @@ class CpuMeter:
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self.started
         busy = _busy_seconds()
+        self.cpu_seconds = _our_seconds() - self.ours  # what the tool itself got
         self.others_share = None
         if busy is not None and self.busy is not None and self.wall > 0:
-            others = (busy - self.busy) - (_our_seconds() - self.ours)
+            others = (busy - self.busy) - self.cpu_seconds
             self.others_share = max(0.0, others / (self.wall * (os.cpu_count() or 1)))
         self.load = (self.load, _load())
         return False
@@ -246,14 +247,14 @@ def markdown_section(doc: dict) -> str:
         "script checks that the project's run scored the very same test rows. Metrics on "
         "that test split, computed by the same code (`train.evaluate`) for both.",
         "",
-        "| data | tool | ROC AUC | PR AUC | F1 | wall s | other processes' CPU |",
-        "|---|---|---|---|---|---|---|",
+        "| data | tool | ROC AUC | PR AUC | F1 | wall s | CPU s | other processes' CPU |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in doc["rows"]:
         share = r.get("others_cpu_share")
         lines.append(
             f"| {r['dataset']} | {r['tool']} | {r['roc_auc']:.3f} | {r['pr_auc']:.3f} "
-            f"| {r['f1']:.3f} | {r['wall_seconds']:.0f} | "
+            f"| {r['f1']:.3f} | {r['wall_seconds']:.0f} | {r['cpu_seconds']:.0f} | "
             + ("n/a" if share is None else f"{share:.0%}")
             + " |"
         )
@@ -319,6 +320,7 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
                 "tool": "project",
                 **{k: m[k] for k in ("roc_auc", "pr_auc", "f1", "threshold")},
                 "wall_seconds": wall,
+                "cpu_seconds": cpu.cpu_seconds,
                 "others_cpu_share": cpu.others_share,
                 "load_average": cpu.load,
                 "detail": {"model": m["model"], "sampler": m["sampler"], "command": cmd},
@@ -341,6 +343,7 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
                 "tool": "flaml",
                 **score(y_train, pred["oof"], y_test, pred["test"]),
                 "wall_seconds": wall,
+                "cpu_seconds": cpu.cpu_seconds,
                 "others_cpu_share": cpu.others_share,
                 "load_average": cpu.load,
                 "detail": {
@@ -372,22 +375,33 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
 
 def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
     notes = []
-    if "project" in args.tools:
-        notes.append(
-            f"Project: `python -m train --budget {args.budget:g} --no-report` in the main .venv "
-            "(the report is not part of the search); its F1 is at the threshold it tuned on "
-            "out-of-fold predictions of the train part."
-            if has_budget
-            else "Project: this `python -m train` has no `--budget` option yet, so it ran with "
-            "its defaults (the quick preset), `--no-report`; its time is not held to the budget."
+    project = [r for r in rows if r["tool"] == "project"]
+    flaml = [r for r in rows if r["tool"] == "flaml"]
+    if project:
+        picked = ", ".join(
+            f"{r['dataset']} {r['detail']['model']} + {r['detail']['sampler']}" for r in project
         )
-    if "flaml" in args.tools:
-        versions = {r["detail"]["flaml_version"] for r in rows if r["tool"] == "flaml"}
+        notes.append(
+            (
+                f"Project: `python -m train --budget {args.budget:g} --no-report` in the main "
+                ".venv (the report is not part of the search)"
+                if has_budget
+                else "Project: this `python -m train` has no `--budget` option yet, so it ran "
+                "with its defaults (the quick preset) and `--no-report`; its time is not held "
+                "to the budget, and its result does not depend on how much CPU it got"
+            )
+            + f"; selected: {picked}. Its F1 is at the threshold it tuned on out-of-fold "
+            "predictions of the train part."
+        )
+    if flaml:
+        versions = sorted({r["detail"]["flaml_version"] for r in flaml})
         winners = ", ".join(
-            f"{r['dataset']} {r['detail']['best_estimator']}" for r in rows if r["tool"] == "flaml"
+            f"{r['dataset']} {r['detail']['best_estimator']} (fit {r['detail']['fit_seconds']:.0f}"
+            f" s, threshold refits {r['detail']['oof_seconds']:.0f} s)"
+            for r in flaml
         )
         notes.append(
-            f"FLAML {', '.join(sorted(versions))} (requirements/flaml.txt, .venv-flaml): "
+            f"FLAML {', '.join(versions)} (requirements/flaml.txt, .venv-flaml): "
             f"`AutoML().fit(task='classification', time_budget={args.budget:g}, "
             f"metric='{args.flaml_metric}', seed={args.seed})` on the train part; best "
             f"learner: {winners}. Its F1 is at the threshold that maximises F1 on out-of-fold "
@@ -397,22 +411,28 @@ def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
         )
     shares = [r["others_cpu_share"] for r in rows if r["others_cpu_share"] is not None]
     if shares:
-        notes.append(
-            f"Run on {os.cpu_count()} cores at niceness {os.nice(0)}, one tool after the "
-            "other. Other processes took "
-            + (
-                f"{min(shares):.0%}"
-                if f"{min(shares):.0%}" == f"{max(shares):.0%}"
-                else f"{min(shares):.0%}–{max(shares):.0%}"
-            )
-            + " of the CPU while a tool ran (from /proc/stat, last column)"
-            + (
-                ": the machine was shared, so wall times are noisy and both tools got less "
-                "CPU than the budget suggests."
-                if max(shares) >= 0.05
-                else ": the machine was otherwise quiet."
-            )
+        low, high = f"{min(shares):.0%}", f"{max(shares):.0%}"
+        text = (
+            f"Run on {os.cpu_count()} cores at niceness {os.nice(0)}, one tool after the other. "
+            f"Other processes took {low if low == high else f'{low}–{high}'} of the CPU while a "
+            "tool ran (from /proc/stat: the last column; CPU s is what the tool itself got)"
         )
+        if max(shares) < 0.05:
+            text += ": the machine was otherwise quiet."
+        else:
+            text += ": the machine was shared, so wall times are noisy."
+            if flaml and not has_budget:
+                text += (
+                    " FLAML's result depends on the CPU it gets within its budget and the "
+                    "project's (without `--budget`) does not, so sharing tilts this comparison "
+                    "towards the project."
+                )
+            elif flaml:
+                text += (
+                    " Both tools searched within a wall-clock budget on a share of the CPU, "
+                    "so both found less than they would on a quiet machine."
+                )
+        notes.append(text)
     return notes
 
 

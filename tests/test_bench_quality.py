@@ -19,7 +19,12 @@ FLAML_PYTHON = ROOT / ".venv-flaml" / "bin" / "python"
 
 
 def _doc(project_roc=0.93, flaml_roc=0.91):
-    row = {"others_cpu_share": 0.12, "load_average": (1.0, 1.2), "threshold": 0.4}
+    row = {
+        "others_cpu_share": 0.12,
+        "load_average": (1.0, 1.2),
+        "threshold": 0.4,
+        "cpu_seconds": 230.2,
+    }
     return {
         "date": "2026-12-01 12:00 UTC",
         "command": "python scripts/bench_quality.py --budget 120",
@@ -39,8 +44,8 @@ def _doc(project_roc=0.93, flaml_roc=0.91):
 def test_the_section_tabulates_each_tool_and_compares_them():
     text = bench_quality.markdown_section(_doc())
     assert text.startswith(bench_quality.BEGIN) and text.rstrip().endswith(bench_quality.END)
-    assert "| telecom | project | 0.930 | 0.871 | 0.850 | 118 | 12% |" in text
-    assert "| telecom | flaml | 0.910 | 0.880 | 0.830 | 131 | n/a |" in text
+    assert "| telecom | project | 0.930 | 0.871 | 0.850 | 118 | 230 | 12% |" in text
+    assert "| telecom | flaml | 0.910 | 0.880 | 0.830 | 131 | 230 | n/a |" in text
     assert "python scripts/bench_quality.py --budget 120" in text and "seed 42" in text
     assert (
         "ROC AUC 0.930 vs 0.910 (at least FLAML's); PR AUC 0.871 vs 0.880 (below FLAML's)" in text
@@ -132,3 +137,20 @@ def test_flaml_runs_on_the_telecom_split_for_a_few_seconds(tmp_path):
     assert len(oof) == 2666 and np.all((np.array(oof) >= 0) & (np.array(oof) <= 1))
     text = md.read_text()
     assert text.startswith("# Results\n") and "| telecom | flaml |" in text
+
+
+def test_notes_say_what_ran_and_how_shared_the_machine_was():
+    args = type("Args", (), {"budget": 120.0, "flaml_metric": "ap", "seed": 42})
+    detail = {"flaml_version": "2.7.0", "best_estimator": "lgbm", "fit_seconds": 121.0}
+    rows = [
+        {"dataset": "telecom", "tool": "project", "others_cpu_share": 0.4}
+        | {"detail": {"model": "xgboost", "sampler": "none"}},
+        {"dataset": "telecom", "tool": "flaml", "others_cpu_share": 0.7}
+        | {"detail": detail | {"oof_seconds": 9.0}},
+    ]
+    project, flaml, machine = bench_quality.build_notes(args, False, rows)
+    assert "has no `--budget` option yet" in project and "telecom xgboost + none" in project
+    assert "time_budget=120" in flaml and "telecom lgbm (fit 121 s, threshold refits 9 s)" in flaml
+    assert "took 40%–70% of the CPU" in machine and "tilts this comparison" in machine
+    quiet = [r | {"others_cpu_share": 0.01} for r in rows]
+    assert bench_quality.build_notes(args, True, quiet)[-1].endswith("otherwise quiet.")
