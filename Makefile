@@ -21,7 +21,7 @@ PORT   ?= 8000
 ARCH   ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels serve invoke build deploy validate test lint demo results bench xgboost-settings clean
+.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels serve invoke build deploy validate test lint demo results bench bench-quality xgboost-settings clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -131,6 +131,20 @@ bench: setup data ## benchmarks (latency, 1M-row batch, cold start, size, traini
 	  $(PY) -m export --run runs/marketing-keras; }
 	$(PY) scripts/bench.py --run $(RUN) --keras-run runs/marketing-keras --data $(DATA) --target $(TARGET) \
 	    --runs runs --json docs/benchmarks.json --markdown docs/benchmarks.md
+
+FLAML_VENV  := .venv-flaml
+FLAML_STAMP := $(FLAML_VENV)/.installed
+BUDGET ?= 120
+
+$(FLAML_STAMP): requirements/flaml.txt
+	test -d $(FLAML_VENV) || $(PYTHON) -m venv $(FLAML_VENV)
+	$(FLAML_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/flaml.txt
+	touch $(FLAML_STAMP)
+
+bench-quality: setup data $(FLAML_STAMP) ## the search and FLAML (own venv) at the same BUDGET (120 s) on both datasets -> docs/results.md
+	nice $(PY) scripts/bench_quality.py --budget $(BUDGET) --telecom $(TELECOM) \
+	    --marketing $(DATA_DIR)/marketing_data.csv --flaml-python $(FLAML_VENV)/bin/python \
+	    --runs runs/bench-quality --json docs/bench-quality.json --markdown docs/results.md
 
 xgboost-settings: setup data ## CV of five XGBoost settings with their serving cost -> docs/xgboost-settings.md (about a minute)
 	$(PY) scripts/xgboost_settings.py --data $(DATA_DIR)/marketing_data.csv --target y --positive yes \

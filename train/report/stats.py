@@ -1,0 +1,159 @@
+"""The numbers behind the report: rankings, the runner-up, bootstrap intervals,
+permutation importance, the search's per-learner summary.
+
+Metric direction always comes from `train.leaderboard`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from train import evaluate, leaderboard
+
+BOOTSTRAP = 200
+IMPORTANCE_ROWS = 5000
+IMPORTANCE_REPEATS = 3
+
+
+def ranked_candidates(candidates, metric: str) -> list:
+    """The search's candidates that trained, best first by their CV `metric`."""
+    usable = [c for c in candidates if c.error is None]
+    frame = pd.DataFrame({f"{metric}_mean": [c.mean(metric) for c in usable]})
+    return [usable[i] for i in leaderboard.rank(frame, metric).index]
+
+
+def runner_up(result, metric: str):
+    """The best candidate other than the winner, or None."""
+    others = [c for c in ranked_candidates(result.candidates, metric) if c is not result.winner]
+    return others[0] if others else None
+
+
+def runner_up_scores(result, config, candidate) -> np.ndarray:
+    """Test-split probabilities of `candidate` refit on the whole train split."""
+    from train.search import build_pipeline, fit_params
+
+    schema = result.model.schema
+    pipe = build_pipeline(
+        schema, candidate.learner, candidate.strategy, config.seed, result.ratio, config.sums
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(
+            result.X_train,
+            result.y_train,
+            **fit_params(candidate.learner, candidate.strategy, result.y_train),
+        )
+        return pipe.predict_proba(result.X_test[schema.names])[:, 1]
+
+
+def trial_summary(trials: pd.DataFrame, metric: str) -> list[dict]:
+    """Per learner: trials run, completed, pruned or failed, and the best completed
+    score (`trials.csv` holds `metric` in its score column); best learner first."""
+    state = trials["state"].str.lower()
+    rows = []
+    for learner, mine in trials.groupby("learner", sort=True):
+        s = state[mine.index]
+        scores = mine.loc[s == "complete", ["score"]].rename(columns={"score": metric})
+        rows.append(
+            {
+                "learner": learner,
+                "trials": len(mine),
+                "complete": int((s == "complete").sum()),
+                "pruned": int((s == "pruned").sum()),
+                "failed": int((~s.isin(["complete", "pruned"])).sum()),
+                metric: float(leaderboard.best(scores, metric)[metric])
+                if len(scores)
+                else float("nan"),
+            }
+        )
+    if not rows:
+        return []
+    return leaderboard.rank(pd.DataFrame(rows), metric).to_dict("records")
+
+
+def prf(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and F1 of `p >= t` for many t at once."""
+    order = np.sort(p)
+    positives = np.sort(p[y == 1])
+    predicted = len(p) - np.searchsorted(order, thresholds, side="left")
+    tp = len(positives) - np.searchsorted(positives, thresholds, side="left")
+    precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
+    recall = tp / max(len(positives), 1)
+    f1 = np.where(
+        precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0
+    )
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def permutation_importance(model, X: pd.DataFrame, y: np.ndarray, seed: int):
+    """Drop in PR AUC when one column is shuffled; works for every learner."""
+    rng = np.random.default_rng(seed)
+    if len(X) > IMPORTANCE_ROWS:
+        take = rng.choice(len(X), IMPORTANCE_ROWS, replace=False)
+        X, y = X.iloc[take].reset_index(drop=True), y[take]
+    base = evaluate.ranking_metrics(y, model.predict_proba(X))["pr_auc"]
+    rows = []
+    for name in model.schema.names:
+        drops = []
+        for _ in range(IMPORTANCE_REPEATS):
+            shuffled = X.copy()
+            shuffled[name] = rng.permutation(shuffled[name].to_numpy())
+            drops.append(
+                base - evaluate.ranking_metrics(y, model.predict_proba(shuffled))["pr_auc"]
+            )
+        rows.append((name, float(np.mean(drops)), float(np.std(drops))))
+    rows.sort(key=lambda r: r[1])
+    return rows, base
+
+
+def weighted_metrics(y, p, w, threshold: float) -> dict[str, float]:
+    """ROC AUC, PR AUC (average precision), precision, recall and F1 of the data set
+    that repeats row k w[k] times: the same values scikit-learn gives on the
+    repeated rows, from one pass over rows already sorted by descending p."""
+    pos, neg = w * y, w * (1 - y)
+    last = np.r_[p[1:] != p[:-1], True]  # the last row of each run of equal scores
+    tp, fp = np.cumsum(pos)[last], np.cumsum(neg)[last]
+    P, N = tp[-1], fp[-1]
+    tp0, fp0 = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]
+    roc_auc = float(np.sum((fp - fp0) * (tp + tp0)) / (2 * P * N))
+    predicted = tp + fp
+    precision_k = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    pr_auc = float(np.sum((tp - tp0) / P * precision_k))
+    flagged = p >= threshold
+    hit, shown = float(pos[flagged].sum()), float(w[flagged].sum())
+    precision = hit / shown if shown > 0 else 0.0
+    recall = hit / P
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, seed: int) -> dict:
+    """95 % percentile intervals over BOOTSTRAP resamples of the test split.
+
+    A resample is a count per row, so each one costs a pass over rows sorted
+    once, not a sort and scikit-learn's input checks per metric."""
+    rng = np.random.default_rng(seed)
+    keys = ("roc_auc", "pr_auc", "f1", "precision", "recall")
+    samples = {k: [] for k in keys}
+    n = len(y)
+    order = np.argsort(-p, kind="mergesort")
+    ys, ps = np.asarray(y, dtype=float)[order], np.asarray(p, dtype=float)[order]
+    for _ in range(BOOTSTRAP):
+        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)[order]
+        if not 0 < counts @ ys < n:  # one class only
+            continue
+        m = weighted_metrics(ys, ps, counts, threshold)
+        for k in keys:
+            samples[k].append(m[k])
+    return {
+        k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for k, v in samples.items()
+    }
