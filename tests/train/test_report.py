@@ -192,6 +192,14 @@ def test_an_ensemble_not_chosen_is_shown_but_not_in_the_card(searched, tmp_path)
     assert "Search trajectory" not in markdown and "Serving cost" not in markdown
 
 
+def test_no_ensemble_formed_means_no_ensemble_section(searched, tmp_path):
+    # What the search writes when too few candidates completed to form one.
+    none_formed = {**_ensemble(chosen=False), "cv_score": None, "members": []}
+    (tmp_path / run_files.ENSEMBLE_FILE).write_text(json.dumps(none_formed))
+    markdown, _ = _write(tmp_path, searched)
+    assert "## Ensemble" not in markdown and "| Ensemble |" not in markdown
+
+
 def test_cost_columns_without_values_draw_no_cost_plot(searched, tmp_path):
     _, config, result = searched
     board = _leaderboard_with_costs(result, config.metric)

@@ -78,6 +78,8 @@ def ensemble(folder: Path) -> dict | None:
         raise RunFileError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise RunFileError(f"{path}: expected an object at the top level")
+    if doc.get("cv_score") is None and doc.get("members") == [] and doc.get("chosen") is False:
+        return None  # the search formed no ensemble (too few candidates): no section
     for key, kind in (
         ("chosen", bool),
         ("cv_score", float),
