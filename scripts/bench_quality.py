@@ -241,8 +241,13 @@ def markdown_section(doc: dict) -> str:
         doc["command"],
         "```",
         "",
-        f"Both tools get the same {doc['budget_seconds']:g} s budget, the same features "
-        "(the project's loader, identifier dropped) and the same stratified "
+        (
+            f"Both tools get the same {doc['budget_seconds']:g} s budget, the same features "
+            if doc["project_budget_flag"]
+            else f"FLAML gets a {doc['budget_seconds']:g} s budget and the project its CLI's "
+            "defaults (no `--budget` yet, see below); both get the same features "
+        )
+        + "(the project's loader, identifier dropped) and the same stratified "
         f"{1 - doc['test_size']:.0%}/{doc['test_size']:.0%} split, seed {doc['seed']}; the "
         "script checks that the project's run scored the very same test rows. Metrics on "
         "that test split, computed by the same code (`train.evaluate`) for both.",
@@ -450,7 +455,16 @@ def main(argv=None) -> int:
     p.add_argument("--runs", default="runs/bench-quality", help="folder for both tools' runs")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--markdown", help="write (or replace) the section in this Markdown file")
+    p.add_argument(
+        "--render",
+        metavar="JSON",
+        help="run nothing: rewrite the --markdown section from a result this script saved",
+    )
     args = p.parse_args(argv)
+    if args.render:
+        doc = json.loads(Path(args.render).read_text())
+        write_markdown(doc, args.markdown)
+        return 0
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     try:
@@ -495,15 +509,19 @@ def main(argv=None) -> int:
         "notes": build_notes(args, has_budget, rows),
         "rows": rows,
     }
+    if args.json:
+        Path(args.json).write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    write_markdown(doc, args.markdown)
+    return 0
+
+
+def write_markdown(doc: dict, path: str | None) -> None:
     section = markdown_section(doc)
     print()
     print(section)
-    if args.json:
-        Path(args.json).write_text(json.dumps(doc, indent=2, default=str) + "\n")
-    if args.markdown:
-        md = Path(args.markdown)
+    if path:
+        md = Path(path)
         md.write_text(replace_section(md.read_text() if md.exists() else "", section))
-    return 0
 
 
 if __name__ == "__main__":

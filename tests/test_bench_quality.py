@@ -29,6 +29,7 @@ def _doc(project_roc=0.93, flaml_roc=0.91):
         "date": "2026-12-01 12:00 UTC",
         "command": "python scripts/bench_quality.py --budget 120",
         "budget_seconds": 120.0,
+        "project_budget_flag": True,
         "seed": 42,
         "test_size": 0.2,
         "notes": ["Project: a note.", "FLAML: another."],
@@ -63,6 +64,24 @@ def test_the_section_replaces_its_previous_version_and_nothing_else():
     assert second.startswith(before) and second.endswith("\n## Kept below\n")
     assert bench_quality.read_section(second) == newer
     assert bench_quality.replace_section(second, newer) == second
+
+
+def test_a_saved_result_is_rendered_again_without_rerunning(tmp_path):
+    saved, md = tmp_path / "bench.json", tmp_path / "results.md"
+    saved.write_text(json.dumps(_doc() | {"project_budget_flag": False}))
+    md.write_text("# Results\n")
+    proc = subprocess.run(
+        [sys.executable, "scripts/bench_quality.py", "--render", str(saved), "--markdown", str(md)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = md.read_text()
+    assert text.startswith("# Results\n") and "| telecom | flaml | 0.910 |" in text
+    assert "FLAML gets a 120 s budget and the project its CLI's defaults" in text
+    assert "Both tools get the same" not in text
 
 
 def test_f1_is_taken_at_the_threshold_tuned_on_the_train_part():

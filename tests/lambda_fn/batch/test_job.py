@@ -151,3 +151,27 @@ def test_a_file_with_a_key_at_the_limit_is_scored_with_short_output_names(s3, mo
     assert result["status"] == "scored"
     assert all(len(k.encode()) <= 1024 for k in result["outputs"].values())
     assert read(s3, result["outputs"]["scored"]).count("\n") == 6
+
+
+def test_overlapping_deliveries_through_the_handler_count_in_the_metrics_once(app, s3):
+    import io
+
+    from lambda_fn.telemetry import Metrics
+
+    s3.put_object(Bucket=BUCKET, Key="incoming/m.csv", Body=features_csv(2000).encode())
+    out = io.StringIO()
+    metrics, app.metrics = app.metrics, Metrics(out=out)
+    try:
+        threads = [
+            threading.Thread(target=app.handler, args=(s3_event("incoming/m.csv"), None))
+            for _ in range(4)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        app.handler(s3_event("incoming/m.csv"), None)  # and a late redelivery
+    finally:
+        app.metrics = metrics
+    documents = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sum(d.get("RecordsScored", 0) for d in documents) == 2000
