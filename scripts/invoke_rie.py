@@ -518,10 +518,31 @@ def main(argv=None) -> int:
     p.add_argument("--target", default="y")
     p.add_argument("--rows", type=int, default=200)
     p.add_argument("--json", type=Path, help="also write the checks as JSON here")
+    p.add_argument(
+        "--cold-starts",
+        type=int,
+        metavar="N",
+        help="instead of the checks: INIT of N fresh starts, tracing on and off (medians)",
+    )
     args = p.parse_args(argv)
     if not args.model.exists():
         print(f"error: no model at {args.model}; run `make export` first", file=sys.stderr)
         return 2
+    if args.cold_starts:
+        import statistics
+
+        for tracing in (True, False):
+            try:
+                inits = cold_starts(args.model, args.cold_starts, tracing)
+            except RieError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(
+                f"INIT under RIE, tracing {'on ' if tracing else 'off'}: median "
+                f"{statistics.median(inits):.0f} ms of {len(inits)} starts "
+                f"(min {min(inits):.0f}, max {max(inits):.0f})"
+            )
+        return 0
     try:
         report = run(args.model, args.data, args.target, args.rows)
     except RieError as exc:
