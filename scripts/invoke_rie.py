@@ -204,6 +204,9 @@ def task_root(model: Path):
         install_packages(task, ["-r", str(ROOT / "lambda_fn" / "requirements.txt")])
         install_packages(runtime, [AWSLAMBDARIC])
         lay_out_task_root(task, model)
+        # A copy the function's user may run, wherever the checkout is (/root is 0700).
+        shutil.copyfile(rie_binary(), base / "aws-lambda-rie")
+        (base / "aws-lambda-rie").chmod(0o755)
         yield base, task, runtime
 
 
@@ -266,7 +269,7 @@ class Emulator:
         self.log_path = log
         command = [
             *as_user(user),
-            str(rie_binary()),
+            str(task.parent / "aws-lambda-rie"),
             "--runtime-interface-emulator-address",
             f"127.0.0.1:{self.port}",
             "--runtime-api-address",
