@@ -1,28 +1,21 @@
 """HTTP routes: POST /predict, GET /schema, GET /health, GET /openapi.json.
 
 Both API Gateway flavours are served: REST API (v1 proxy events) and HTTP API
-(v2). The routes are plain functions of (model, config, request parts) so
-tests call them directly; the Powertools resolvers only route.
+(v2), and Function URLs (gateway.py reads the events). The routes are plain
+functions of (model, config, request parts) so tests call them directly.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 
-from aws_lambda_powertools.event_handler import (
-    APIGatewayHttpResolver,
-    APIGatewayRestResolver,
-    Response,
-)
-
 from lambda_fn.config import Config
+from lambda_fn.gateway import JSON, BodyError, Request
 from lambda_fn.model import Model
 from lambda_fn.validation import echo, loads, records_to_columns
 
-JSON = "application/json"
 # Every answer stays under this (what the fuzzer checks): an error lists at
 # most MAX_PROBLEMS problems, and echoes no more than a few names.
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -41,6 +34,7 @@ class Outcome:
     mean_probability: float | None = None
     positive_rate: float | None = None
     seconds: float = 0.0
+    headers: dict | None = None  # beyond Content-Type
 
 
 def error(status: int, message: str, problems: list | None = None) -> Outcome:
@@ -119,86 +113,43 @@ def schema(model: Model) -> Outcome:
     return Outcome(200, model.describe())
 
 
-def _response(outcome: Outcome) -> Response:
-    return Response(
-        status_code=outcome.status,
-        content_type=JSON,
-        body=json.dumps(outcome.body, separators=(",", ":")),
-    )
+def openapi_document(model: Model, config: Config) -> Outcome:
+    from lambda_fn import openapi  # built on first request, not at cold start
+
+    return Outcome(200, openapi.document(model, config))
 
 
-class Resolvers:
-    """The Powertools resolvers, one set per thread.
-
-    A resolver keeps the event it is resolving on itself (current_event),
-    so one shared by threads (a local server, a thread pool) can answer one
-    request with another's event. Each thread builds its own set on first
-    use; `resolvers[flavour]` is the calling thread's."""
-
-    def __init__(self, get_model, get_config, on_outcome):
-        self._routes = (get_model, get_config, on_outcome)
-        self._local = threading.local()
-
-    def __getitem__(self, flavour: str):
-        built = getattr(self._local, "resolvers", None)
-        if built is None:
-            built = self._local.resolvers = _build(*self._routes)
-        return built[flavour]
+ROUTES = {
+    "/predict": ("POST", "predict"),
+    "/schema": ("GET", "schema"),
+    "/health": ("GET", "health"),
+    "/openapi.json": ("GET", "openapi"),
+}
+ROUTE_LIST = "POST /predict, GET /schema, GET /health, GET /openapi.json"
 
 
-def build_resolvers(get_model, get_config, on_outcome) -> Resolvers:
-    """One resolver per API Gateway flavour ("v1", "v2"), with the same
-    routes, per thread.
-
-    get_model/get_config return the container's model and config; on_outcome
-    receives every Outcome (for logs and metrics)."""
-    return Resolvers(get_model, get_config, on_outcome)
-
-
-def _build(get_model, get_config, on_outcome) -> dict:
-    resolvers = {"v1": APIGatewayRestResolver(), "v2": APIGatewayHttpResolver()}
-    for app in resolvers.values():
-        _add_routes(app, get_model, get_config, on_outcome)
-    return resolvers
-
-
-def _add_routes(app, get_model, get_config, on_outcome) -> None:
-    @app.post("/predict")
-    def _predict():
-        event = app.current_event
+def respond(request: Request, model: Model, config: Config) -> tuple[str, Outcome]:
+    """(route name, outcome) for one API request; never raises for a client's input."""
+    route = ROUTES.get(request.path)
+    if route is None:
+        return "not-found", error(404, f"no such route; use {ROUTE_LIST}")
+    method, name = route
+    if request.method != method:
+        outcome = error(405, f"{request.path} takes {method}, not {echo(request.method)}")
+        outcome.headers = {"Allow": method}
+        return name, outcome
+    if name == "predict":
         try:
-            body = event.decoded_body
-        except (ValueError, UnicodeDecodeError):
-            outcome = error(400, "body is not valid base64-encoded UTF-8")
-        else:
-            outcome = predict(get_model(), get_config(), body, event.headers.get("content-type"))
-        on_outcome("predict", outcome)
-        return _response(outcome)
+            body = request.body()
+        except BodyError as exc:
+            return name, error(400, str(exc))
+        return name, predict(model, config, body, request.header("content-type"))
+    if name == "schema":
+        return name, schema(model)
+    if name == "health":
+        return name, health(model)
+    return name, openapi_document(model, config)
 
-    @app.get("/schema")
-    def _schema():
-        outcome = schema(get_model())
-        on_outcome("schema", outcome)
-        return _response(outcome)
 
-    @app.get("/openapi.json")
-    def _openapi():
-        from lambda_fn import openapi  # built on first request, not at cold start
-
-        outcome = Outcome(200, openapi.document(get_model(), get_config()))
-        on_outcome("openapi", outcome)
-        return _response(outcome)
-
-    @app.get("/health")
-    def _health():
-        outcome = health(get_model())
-        on_outcome("health", outcome)
-        return _response(outcome)
-
-    @app.not_found
-    def _not_found(_exc):
-        return _response(
-            error(
-                404, "no such route; use POST /predict, GET /schema, GET /health, GET /openapi.json"
-            )
-        )
+def encode(outcome: Outcome) -> str:
+    return json.dumps(outcome.body, separators=(",", ":"))

@@ -1,7 +1,7 @@
 """Lambda entry point: `lambda_fn.app.handler`.
 
-A thin router. API Gateway events (REST v1 or HTTP v2) go to the routes in
-api.py, S3 ObjectCreated events to the batch package, and SQS messages
+A thin router. API Gateway events (REST v1, HTTP v2, Function URLs) are read
+by gateway.py and answered by the routes in api.py, S3 ObjectCreated events to the batch package, and SQS messages
 carrying S3 notifications (how the deployed stack delivers them) through
 delivery.py to the batch package, one message at a time, and the scoring
 state machine's tasks (large files) to batch/chunked.py. Anything else
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from lambda_fn import api, events
+from lambda_fn import api, events, gateway
 from lambda_fn.config import Config
 from lambda_fn.model import Model
 from lambda_fn.telemetry import Metrics, logger, tracer
@@ -66,7 +66,14 @@ def _record(route: str, outcome: api.Outcome) -> None:
         )
 
 
-RESOLVERS = api.build_resolvers(lambda: MODEL, lambda: CONFIG, _record)
+def _answer_api(event, http_api: bool) -> dict:
+    request = gateway.read_request(event, http_api)
+    # Per thread: concurrent requests each log their own request id.
+    logger.thread_safe_append_keys(correlation_id=request.request_id)
+    route, outcome = api.respond(request, MODEL, CONFIG)
+    _record(route, outcome)
+    headers = {"Content-Type": gateway.JSON, **(outcome.headers or {})}
+    return gateway.response(http_api, outcome.status, api.encode(outcome), headers)
 
 
 def _score_files(event):
@@ -131,9 +138,7 @@ def _route(event, context):
         if kind == events.S3_TEST:
             logger.info("S3 test event acknowledged", extra={"bucket": event.get("Bucket")})
             return {"status": "test-event"}
-        # Per thread: concurrent requests each log their own request id.
-        logger.thread_safe_append_keys(correlation_id=event["requestContext"].get("requestId"))
-        return RESOLVERS["v2" if kind == events.API_V2 else "v1"].resolve(event, context)
+        return _answer_api(event, http_api=kind == events.API_V2)
     finally:
         metrics.flush()
 

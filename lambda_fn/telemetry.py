@@ -78,62 +78,64 @@ class Metrics:
         self._write_lock = threading.Lock()
         self._cached: tuple = (None, "")  # (shape, head), replaced whole
 
-    @property
-    def values(self) -> dict[str, list]:
-        """This thread's values so far (name -> list of values)."""
-        values = getattr(self._local, "values", None)
-        if values is None:
-            values = self._local.values = {}
-            self._local.units = {}
-        return values
-
-    @property
-    def units(self) -> dict[str, str]:
-        self.values  # noqa: B018 - creates this thread's dicts
-        return self._local.units
+    def _collected(self) -> dict[str, tuple[str, list]]:
+        """This thread's metrics so far: name -> (unit, values)."""
+        try:
+            return self._local.collected
+        except AttributeError:
+            collected = self._local.collected = {}
+            return collected
 
     def add(self, name: str, value: float, unit: str = "None") -> None:
         """name: a plain identifier (written into the JSON unescaped)."""
-        self.values.setdefault(name, []).append(value)
-        self.units[name] = unit
+        collected = self._collected()
+        entry = collected.get(name)
+        if entry is None:
+            collected[name] = (unit, [value])
+        else:
+            entry[1].append(value)
 
     def flush(self) -> None:
-        values, units = self.values, self.units
-        if not values or self.disabled:
-            values.clear()
+        collected = self._collected()
+        if not collected or self.disabled:
+            collected.clear()
             return
-        dims = {"service": self.service, **self.dimensions}
         # The metric definitions repeat from one invocation to the next: keep
         # their JSON and only encode the values.
-        shape = (tuple(dims.items()), tuple(values), tuple(units[n] for n in values))
+        shape = (tuple(self.dimensions.items()), tuple((n, e[0]) for n, e in collected.items()))
         cached_shape, head = self._cached
         if shape != cached_shape:
-            definition = {
-                "Namespace": self.namespace,
-                # Per model version, and per service across versions (what the
-                # template's drift alarms watch, so they survive a new model).
-                "Dimensions": [list(dims), ["service"]] if len(dims) > 1 else [list(dims)],
-                "Metrics": [{"Name": n, "Unit": units[n]} for n in values],
-            }
-            head = (
-                '{"_aws":{"Timestamp":%d,"CloudWatchMetrics":['
-                + json.dumps(definition, separators=(",", ":")).replace("%", "%%")
-                + "]},"
-                + json.dumps(dims, separators=(",", ":"))[1:-1]
-            )
+            head = self._head(shape)
             self._cached = (shape, head)
         encoded = ",".join(
             f'"{n}":{_number(v[0])}' if len(v) == 1 else f'"{n}":[{",".join(map(_number, v))}]'
-            for n, v in values.items()
+            for n, (_, v) in collected.items()
         )
-        values.clear()
-        units.clear()
+        collected.clear()
         line = (head % int(time.time() * 1000)) + "," + encoded + "}\n"
         with self._write_lock:
             out = self.out or sys.stdout
             out.write(line)
             if hasattr(out, "flush"):
                 out.flush()
+
+    def _head(self, shape: tuple) -> str:
+        """The EMF document up to its values, with %d for the timestamp."""
+        dimensions, metrics = shape
+        dims = {"service": self.service, **dict(dimensions)}
+        definition = {
+            "Namespace": self.namespace,
+            # Per model version, and per service across versions (what the
+            # template's drift alarms watch, so they survive a new model).
+            "Dimensions": [list(dims), ["service"]] if len(dims) > 1 else [list(dims)],
+            "Metrics": [{"Name": n, "Unit": unit} for n, unit in metrics],
+        }
+        return (
+            '{"_aws":{"Timestamp":%d,"CloudWatchMetrics":['
+            + json.dumps(definition, separators=(",", ":")).replace("%", "%%")
+            + "]},"
+            + json.dumps(dims, separators=(",", ":"))[1:-1].replace("%", "%%")
+        )
 
 
 def _number(value) -> str:

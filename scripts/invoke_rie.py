@@ -42,7 +42,8 @@ from scripts.invoke_local import free_port, sample_csv  # noqa: E402
 AWSLAMBDARIC = "awslambdaric==4.2.2"
 HANDLER = "lambda_fn.app.handler"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-# The image's environment: what the template sets, plus what Lambda sets.
+# What the template sets, plus what Lambda sets (the Dockerfile's ENV lines
+# come first: image_environment).
 FUNCTION_ENV = {
     "INPUT_PREFIX": "incoming/",
     "SCORED_PREFIX": "scored/",
@@ -165,8 +166,25 @@ def copy_instructions(dockerfile: Path) -> list[tuple[str, str, int]]:
     return copies
 
 
+def image_environment(dockerfile: Path = ROOT / "Dockerfile") -> dict[str, str]:
+    """The Dockerfile's ENV lines (ENV NAME=value form)."""
+    return dict(
+        re.findall(r"^ENV\s+([A-Za-z_][A-Za-z0-9_]*)=(\S+)\s*$", dockerfile.read_text(), re.M)
+    )
+
+
+def compiled_folders(dockerfile: Path) -> list[str]:
+    """Task-root folders the Dockerfile byte-compiles (RUN python -m compileall)."""
+    return re.findall(
+        r"^RUN\s+python\S*\s+-m\s+compileall\b.*?\$\{LAMBDA_TASK_ROOT\}/([^\"\s]+)",
+        dockerfile.read_text(),
+        flags=re.MULTILINE,
+    )
+
+
 def lay_out_task_root(task: Path, model: Path, dockerfile: Path = ROOT / "Dockerfile") -> None:
-    """The image's /var/task: the Dockerfile's COPY lines, with their --chmod modes."""
+    """The image's /var/task: the Dockerfile's COPY lines, with their --chmod modes,
+    and its bytecode (compiled by this Python, whose version the function runs)."""
     ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "model.onnx")
     for source, destination, mode in copy_instructions(dockerfile):
         origin = model if source == "artifacts/model.onnx" else ROOT / source
@@ -179,6 +197,15 @@ def lay_out_task_root(task: Path, model: Path, dockerfile: Path = ROOT / "Docker
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(origin, target)
             target.chmod(mode)
+    for folder in compiled_folders(dockerfile):
+        command = [sys.executable, "-m", "compileall", "-q", str(task / folder)]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise RieError(f"compileall {folder} failed: {(run.stdout + run.stderr)[-1500:]}")
+        for path in (task / folder).rglob("__pycache__"):  # as the image's umask 022 leaves them
+            path.chmod(0o755)
+            for compiled in path.iterdir():
+                compiled.chmod(0o644)
 
 
 def install_packages(target: Path, requirements: list[str]) -> None:
@@ -286,6 +313,7 @@ class Emulator:
             "LAMBDA_RUNTIME_DIR": str(runtime),
             "PYTHONPATH": f"{task}:{runtime}",
             "PYTHONDONTWRITEBYTECODE": "1",
+            **image_environment(),
             **FUNCTION_ENV,
             **env,
         }

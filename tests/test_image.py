@@ -105,6 +105,24 @@ def test_the_task_root_the_image_lays_out_is_readable_by_any_user(tmp_path, mode
         assert mode & needed == needed, f"{path.relative_to(tmp_path)} is {oct(mode)}"
 
 
+def test_the_image_ships_the_handlers_bytecode_compiled_after_copying_it(tmp_path, model_path):
+    """Lambda's read-only file system cannot cache bytecode: without it, every
+    cold start compiles the handler again."""
+    copy = DOCKERFILE.index("${LAMBDA_TASK_ROOT}/lambda_fn/")
+    compile_step = DOCKERFILE.index("compileall")
+    assert copy < compile_step
+    assert invoke_rie.compiled_folders(invoke_rie.ROOT / "Dockerfile") == ["lambda_fn"]
+    invoke_rie.lay_out_task_root(tmp_path, model_path)
+    sources = {p.stem for p in (tmp_path / "lambda_fn").rglob("*.py")}
+    compiled = {p.name.split(".")[0] for p in (tmp_path / "lambda_fn").rglob("*.pyc")}
+    assert sources and sources <= compiled
+
+
+def test_the_image_keeps_numpys_blas_to_one_thread_and_the_emulator_runs_with_it():
+    """OpenBLAS's thread pool costs about 60 ms of cold start; serving does no linear algebra."""
+    assert invoke_rie.image_environment()["OPENBLAS_NUM_THREADS"] == "1"
+
+
 def test_the_architecture_is_a_template_parameter_passed_to_the_image_build():
     template = _template()
     parameter = template["Parameters"]["Architecture"]
