@@ -110,7 +110,8 @@ def _score_queued_files(event, context):
 def _run_task(event):
     from lambda_fn.batch import chunked
 
-    logger.append_keys(run=event["run"], task=event["task"])
+    # This invocation's lines only: _route clears them for the next one.
+    logger.thread_safe_append_keys(run=event["run"], task=event["task"])
     try:
         result = chunked.handle_task(event, MODEL, CONFIG, s3_client())
     except Exception:
@@ -121,8 +122,8 @@ def _run_task(event):
 
 
 def _route(event, context):
-    # No request id of an earlier invocation (on this thread) on this one's lines.
-    logger.thread_safe_append_keys(correlation_id=None)
+    # No request id or task of an earlier invocation (on this thread) on this one's lines.
+    logger.thread_safe_clear_keys()
     try:
         kind = events.kind_of(event)
     except events.UnsupportedEvent as exc:

@@ -136,9 +136,9 @@ def single_record(run: Path, data: Path, n: int) -> dict:
         )
 
     result["pandas_pipeline"] = timed(usual, max(100, n // 10), warmup=10)
-    steps = dict(pipeline.inference_steps())
-    estimator = steps["model"]
-    if hasattr(estimator, "model_"):  # the Keras network, on the already encoded row
+    # An ensemble has no single network to call directly.
+    steps = dict(pipeline.inference_steps()) if getattr(pipeline, "members", None) is None else {}
+    if hasattr(steps.get("model"), "model_"):  # the Keras network, on the already encoded row
         frame = pd.DataFrame.from_records([record])
         for f in schema.features:
             frame[f.name] = (
@@ -149,7 +149,7 @@ def single_record(run: Path, data: Path, n: int) -> dict:
         if "derive" in steps:  # derived features (sums, indicators) come before the encoding
             frame = steps["derive"].transform(frame)
         x = steps["prep"].transform(frame).astype("float32")
-        net = estimator.model_
+        net = steps["model"].model_
         result["keras_direct"] = timed(lambda: net(x, training=False), max(200, n // 5))
     columns, _ = records_to_columns([record], model.schema)
     result["onnxruntime_run"] = timed(lambda: model.session.run(None, columns), n)
@@ -583,8 +583,11 @@ COLD = {
 
 
 def cold_start(run: Path, keras_file: Path | None, runs: int) -> dict:
+    from scripts import invoke_rie
+
     env = {
         **os.environ,
+        **invoke_rie.image_environment(),  # the image's ENV lines, for every path alike
         **QUIET,
         "MODEL_PATH": str(run / "model.onnx"),
         "PYTHONPATH": str(ROOT),

@@ -175,3 +175,30 @@ def test_metrics_and_logs_carry_the_model_version(app, make_event, capsys):
     } <= names
     mean = doc["MeanProbability"]
     assert not math.isnan(mean[-1] if isinstance(mean, list) else mean)
+
+
+def test_an_invocations_log_keys_do_not_reach_the_next_one(app, make_event):
+    """The request id of an API call, or a task's run, must not label later lines."""
+    import io
+    import logging
+
+    from lambda_fn.telemetry import logger
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        predict(app, make_event, {"records": [{}]})  # a 400 is logged with the request id
+        logger.thread_safe_append_keys(run="run-1", task="plan")  # as a task invocation does
+        assert app.handler({"Event": "s3:TestEvent", "Bucket": "b"}, None) == {
+            "status": "test-event"
+        }
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    rejected = next(line for line in lines if line["message"] == "request rejected")
+    acknowledged = next(line for line in lines if line["message"] == "S3 test event acknowledged")
+    assert rejected["correlation_id"].startswith("req-")
+    assert not {"correlation_id", "run", "task"} & set(acknowledged)
+    assert acknowledged["model_version"] == app.MODEL.version
