@@ -26,7 +26,7 @@ from lambda_fn import csv_sniff
 from lambda_fn.batch import staging as stage
 from lambda_fn.batch.csv_reader import READ_ERRORS, Records
 from lambda_fn.batch.job import output_keys
-from lambda_fn.batch.merge import fail_task, merge_task
+from lambda_fn.batch.merge import begin_run, fail_task, merge_task
 from lambda_fn.batch.plan import plan_task
 from lambda_fn.batch.range_job import score_range_task
 from lambda_fn.batch.s3_io import S3Writer, open_object
@@ -115,7 +115,8 @@ def handle_task(event: dict, model: Model, config: Config, s3, settings=None) ->
     staging = settings.staging_prefix
     task = event["task"]
     if task == "plan":
-        return plan_task(s3, event, staging, settings.range_bytes, model.version)
+        pending = begin_run(s3, event, config, model.version, model.threshold)
+        return plan_task(s3, event, staging, settings.range_bytes, model.version, pending)
     if task == "score-range":
         return score_range_task(s3, event, model, config, staging)
     if task == "merge":

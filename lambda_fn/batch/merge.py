@@ -10,6 +10,13 @@ outputs; S3 wants every part but the last to be at least 5 MiB, so small
 pieces (the header, small ranges, the start of a range that follows them)
 are read and uploaded as a part instead. An object appears only when its
 upload completes, so a failed merge leaves no partial result.
+
+The run keeps the whole-file path's commit protocol (batch/job.py): its plan
+task first replaces the summary by a `pending` one naming this run and
+deletes the outputs of any earlier version (begin_run), so an older result
+never looks current while this one is made; the merge writes the final
+summary last, conditionally on that pending one, and a run whose pending
+summary was replaced (a newer upload's run began) publishes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +27,13 @@ from datetime import UTC, datetime
 
 from lambda_fn.batch import staging as stage
 from lambda_fn.batch.job import output_keys
+from lambda_fn.batch.s3_io import (
+    condition_failed,
+    delete_if_present,
+    put_json,
+    put_json_once,
+    read_json_versioned,
+)
 from lambda_fn.batch.scoring import ERROR_HEADER, scored_header
 from lambda_fn.config import Config
 
@@ -30,6 +44,51 @@ RUN_METADATA = "scoring-run"  # names the run that published an object
 
 class MissingParts(Exception):
     """A range's outputs are not in staging: the map did not finish it."""
+
+
+class Superseded(Exception):
+    """Another run (a newer upload of the same name) replaced this run's
+    pending summary: its results must not be published over that run's."""
+
+
+def _source(task: dict) -> dict:
+    source = {"bucket": task["bucket"], "key": task["key"], "etag": task["etag"]}
+    if task.get("version"):
+        source["version_id"] = task["version"]
+    return source
+
+
+def begin_run(s3, task: dict, config: Config, model_version: str, threshold: float) -> str:
+    """Marks the summary pending for this run and deletes the outputs of any
+    earlier version; the pending summary's ETag (the merge's condition)."""
+    bucket = task["bucket"]
+    out = output_keys(task["key"], config)
+    _, previous_etag = read_json_versioned(s3, bucket, out["summary"])
+    pending = {
+        "key": task["key"],
+        "source": _source(task),
+        "model_version": model_version,
+        "threshold": threshold,
+        "run_id": task["run"],
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "pending",
+        "note": "being scored in ranges; outputs of any earlier version were removed",
+        "chunked": {"run": task["run"]},
+    }
+    etag = put_json_once(s3, bucket, out["summary"], pending, if_match=previous_etag, create=True)
+    for stale in (out["scored"], out["errors"]):
+        delete_if_present(s3, bucket, stale)
+    return etag
+
+
+def _still_ours(s3, bucket: str, summary_key: str, run: str, etag: str) -> None:
+    seen, seen_etag = read_json_versioned(s3, bucket, summary_key)
+    if seen_etag != etag:
+        other = seen.get("run_id") if isinstance(seen, dict) else None
+        raise Superseded(
+            f"s3://{bucket}/{summary_key} is no longer run {run}'s pending summary "
+            f"(now: run {other}); this run publishes nothing"
+        )
 
 
 def compose(s3, bucket: str, key: str, pieces: list, run: str, content_type: str) -> int:
@@ -141,6 +200,7 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
     timings = {k: round(sum(t["timings"][k] for t in tallies), 4) for k in tallies[0]["timings"]}
     source = plan["source"]
     out = output_keys(source["key"], config)
+    _still_ours(s3, bucket, out["summary"], run, plan.get("summary_etag"))
     compose(
         s3,
         bucket,
@@ -155,14 +215,13 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
         errors = [(p["errors"], sizes[p["errors"]]) for p in parts]
         compose(s3, bucket, out["errors"], [header, *errors], run, "text/csv")
         outputs["errors"] = out["errors"]
-    else:
-        s3.delete_object(Bucket=bucket, Key=out["errors"])  # stale from an earlier upload
     merge_seconds = time.perf_counter() - t0
     summary = {
         "key": source["key"],
         "source": {k: source[k] for k in ("bucket", "key", "etag", "bytes")},
         "model_version": plan["model_version"],
         "threshold": threshold,
+        "run_id": run,
         "started_at": plan["started_at"],
         "status": "scored",
         "outputs": outputs,
@@ -174,7 +233,10 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
         },
         "chunked": {"run": run, "ranges": plan["ranges"], "lines": plan["lines"]},
     }
-    stage.put_json(s3, bucket, out["summary"], summary)
+    # Last, and only over this run's pending summary: the commit marker.
+    put_json_once(
+        s3, bucket, out["summary"], summary, if_match=plan.get("summary_etag"), create=True
+    )
     stage.remove(s3, bucket, keys["root"])
     return {"status": "scored", **counts, "summary": out["summary"]}
 
@@ -197,15 +259,37 @@ def fail_task(s3, task: dict, config: Config, staging: str, model_version: str) 
         "key": key,
         "source": {"bucket": bucket, "key": key, "etag": task.get("etag")},
         "model_version": model_version,
+        "run_id": run,
         "status": "failed",
         "reason": reason,
         "outputs": {},
         "chunked": {"run": run},
         "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    stage.put_json(s3, bucket, out["summary"], summary)
+    recorded = _record_failure(s3, bucket, out["summary"], summary)
     removed = stage.remove(s3, bucket, stage.keys(staging, run)["root"])
-    return {"status": "failed", "reason": reason, "staging_objects_removed": removed}
+    return {
+        "status": "failed",
+        "reason": reason,
+        "summary_written": recorded,
+        "staging_objects_removed": removed,
+    }
+
+
+def _record_failure(s3, bucket: str, summary_key: str, summary: dict) -> bool:
+    """The failed summary, unless another run is in progress on this name (its
+    pending summary stays: that run commits or records its own failure)."""
+    seen, etag = read_json_versioned(s3, bucket, summary_key)
+    in_progress = isinstance(seen, dict) and seen.get("status") == "pending"
+    if in_progress and seen.get("run_id") != summary["run_id"]:
+        return False
+    try:
+        put_json(s3, bucket, summary_key, summary, if_match=etag, create=True)
+    except Exception as exc:  # botocore's ClientError, without importing botocore here
+        if condition_failed(exc):
+            return False  # another run wrote it since: its summary stands
+        raise
+    return True
 
 
 def _cause(cause) -> str:

@@ -171,8 +171,16 @@ def cut(binary, range_bytes: int) -> Cut:
     return Cut(header_raw, header, ranges, lines)
 
 
-def plan_task(s3, task: dict, staging: str, range_bytes: int, model_version: str) -> dict:
-    """Reads the object once, writes plan.json (header, source, ranges) and
+def plan_task(
+    s3,
+    task: dict,
+    staging: str,
+    range_bytes: int,
+    model_version: str,
+    summary_etag: str | None = None,
+) -> dict:
+    """Reads the object once, writes plan.json (header, source, ranges, and
+    the ETag of the run's pending summary, which the merge commits over) and
     manifest.json (the ranges, for the Distributed Map's ItemReader) under the
     run's staging prefix, and returns where the manifest is."""
     bucket, key = task["bucket"], task["key"]
@@ -195,6 +203,7 @@ def plan_task(s3, task: dict, staging: str, range_bytes: int, model_version: str
         "header": result.header,
         "lines": result.lines,
         "ranges": len(result.ranges),
+        "summary_etag": summary_etag,
     }
     manifest = [r._asdict() for r in result.ranges]
     stage.put_json(s3, bucket, keys["plan"], plan)

@@ -212,20 +212,19 @@ def test_a_failed_plan_is_caught_recorded_and_ends_the_execution_failed(app, aws
 
 def test_a_failed_merge_takes_back_what_it_published(app, aws):
     s3, sfn, machine, tasks = aws
-    original = s3.delete_object
+    original = s3.put_object
 
-    def failing_delete(**kw):  # the merge's step after scored/ is published
-        if kw["Key"] == "errors/big.csv":
+    def failing_commit(**kw):  # the merge's last step, after scored/ is published
+        if kw["Key"] == "summaries/big.csv.json" and b'"status": "scored"' in kw["Body"]:
             raise RuntimeError("injected failure in merge")
         return original(**kw)
 
-    # No rejected rows: after publishing scored/, the merge removes a stale errors/.
     text = features_csv(200, seed=5).encode()
     s3.put_object(Bucket=BUCKET, Key="incoming/big.csv", Body=text)
-    s3.delete_object = failing_delete
+    s3.put_object = failing_commit
     app.handler(s3_event("incoming/big.csv"), None)
     (execution,) = finished(sfn, machine)
-    s3.delete_object = original
+    s3.put_object = original
     assert execution["status"] == "FAILED"
     assert keys(s3, "scored/") == []  # published by the merge, then taken back:
     history = s3.list_object_versions(Bucket=BUCKET, Prefix="scored/big.csv")

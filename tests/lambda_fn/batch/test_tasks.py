@@ -35,7 +35,10 @@ def upload(s3, key, body):
 
 def run_all(s3, model, task, range_bytes):
     """plan, every range, merge, as the state machine runs them; the plan's answer."""
-    planned = plan.plan_task(s3, {"task": "plan", **task}, STAGING, range_bytes, model.version)
+    pending = merge.begin_run(s3, task, CONFIG, model.version, model.threshold)
+    planned = plan.plan_task(
+        s3, {"task": "plan", **task}, STAGING, range_bytes, model.version, pending
+    )
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=planned["manifest"])["Body"].read())
     for item in manifest:
         event = {"task": "score-range", **task, "range": item}
@@ -260,3 +263,41 @@ def test_task_events_are_validated_at_the_boundary():
 def test_staging_may_not_overlap_the_other_prefixes():
     with pytest.raises(chunked.ConfigError, match="overlaps"):
         chunked.ChunkedSettings.from_env({"STAGING_PREFIX": "scored/tmp"})
+
+
+def _plan_and_score(s3, model, task, range_bytes=300):
+    pending = merge.begin_run(s3, task, CONFIG, model.version, model.threshold)
+    planned = plan.plan_task(
+        s3, {"task": "plan", **task}, STAGING, range_bytes, model.version, pending
+    )
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=planned["manifest"])["Body"].read())
+    for item in manifest:
+        score_range_task(s3, {"task": "score-range", **task, "range": item}, model, CONFIG, STAGING)
+
+
+def test_while_a_new_version_is_scored_the_old_result_is_gone_and_the_summary_pending(s3, model):
+    run_all(s3, model, upload(s3, "incoming/v.csv", features_csv(40).encode()), 300)
+    assert outputs(s3, "v.csv")["summary"]["status"] == "scored"
+    task = {**upload(s3, "incoming/v.csv", features_csv(50, seed=2).encode()), "run": "run-2"}
+    _plan_and_score(s3, model, task)
+    now = outputs(s3, "v.csv")
+    assert now["scored"] is None and now["errors"] is None
+    assert now["summary"]["status"] == "pending" and now["summary"]["run_id"] == "run-2"
+    merge.merge_task(s3, {"task": "merge", **task}, CONFIG, STAGING, model.threshold)
+    done = outputs(s3, "v.csv")
+    assert done["summary"]["status"] == "scored" and done["summary"]["rows_in"] == 50
+    assert done["summary"]["source"]["etag"] == task["etag"]
+
+
+def test_a_run_overtaken_by_a_newer_upload_publishes_nothing_over_it(s3, model):
+    older = {**upload(s3, "incoming/race.csv", features_csv(40).encode()), "run": "run-a"}
+    _plan_and_score(s3, model, older)
+    newer = {**upload(s3, "incoming/race.csv", features_csv(30, seed=4).encode()), "run": "run-b"}
+    merge.begin_run(s3, newer, CONFIG, model.version, model.threshold)
+    with pytest.raises(merge.Superseded, match="no longer run run-a's pending summary"):
+        merge.merge_task(s3, {"task": "merge", **older}, CONFIG, STAGING, model.threshold)
+    error = {"Error": "Superseded", "Cause": "overtaken"}
+    failed = merge.fail_task(s3, {**older, "error": error}, CONFIG, STAGING, model.version)
+    assert failed["summary_written"] is False  # run-b's pending summary stays
+    seen = outputs(s3, "race.csv")
+    assert seen["scored"] is None and seen["summary"]["run_id"] == "run-b"
