@@ -26,6 +26,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import time
 import uuid
 import zlib
@@ -34,6 +35,10 @@ from dataclasses import dataclass
 READ_BUFFER_BYTES = 1 << 20
 # How many times a body that broke off is reopened at the byte it stopped at.
 READ_RESUMES = 3
+# Before the k-th resume, a pause of up to RESUME_PAUSE_SECONDS * 2**(k-1) (full
+# jitter): a connection that broke under load is not hammered straight away.
+RESUME_PAUSE_SECONDS = 0.1
+_sleep = time.sleep  # this module's own name for it, so tests can watch the pauses
 # A gzip member may inflate to at most this many times the object's size
 # (CSV text compresses 3-20x; a zip bomb compresses 1000x), and never past
 # MAX_INFLATED_BYTES, whatever the ratio.
@@ -151,6 +156,7 @@ class S3Body(io.RawIOBase):
                 f"s3://{self.bucket}/{self.key} broke off at byte {self.position:,} of "
                 f"{self.length:,} {READ_RESUMES + 1} times; last: {type(exc).__name__}: {exc}"
             ) from exc
+        _sleep(random.uniform(0, RESUME_PAUSE_SECONDS * 2 ** (self.resumes - 1)))  # noqa: S311
 
 
 class _Inflated(io.RawIOBase):

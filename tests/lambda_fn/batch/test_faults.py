@@ -100,17 +100,25 @@ def test_a_gzip_body_that_breaks_off_is_resumed_too(s3, faults, model):
 
 
 def test_a_body_that_keeps_breaking_fails_the_file_and_the_redelivery_completes_it(
-    app, s3, faults, model
+    app, s3, faults, model, monkeypatch
 ):
     """The data-loss bug of issue 14: a read timeout mid-file used to end the
     file early, save the rows read so far as a finished result and make the
     redelivery a duplicate."""
+    from lambda_fn.batch import s3_io
+
     body = features_csv(3000, seed=1).encode()
     expected, _ = clean_run(s3, model, body)
     s3.put_object(Bucket=BUCKET, Key="incoming/f.csv", Body=body)
     faults.break_bodies(after=len(body) // 10, times=100)  # more breaks than resumes
+    pauses = []
+    monkeypatch.setattr(s3_io, "_sleep", pauses.append)
+    monkeypatch.setattr(s3_io.random, "uniform", lambda low, high: high)
     with pytest.raises(batch.BatchFailed, match="incoming/f.csv"):
         app.handler(s3_event("incoming/f.csv"), None)
+    # Each resume waits (up to) twice as long as the one before.
+    base = s3_io.RESUME_PAUSE_SECONDS
+    assert pauses == [base * 2**k for k in range(s3_io.READ_RESUMES)]
     assert listed(s3, "scored/") == ["scored/clean.csv"]  # nothing of f.csv
     assert listed(s3, "errors/") == []
     stored = summary(s3)
