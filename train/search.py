@@ -51,7 +51,6 @@ from train.models import (
     LEARNERS,
     PARAM,
     SAMPLE_WEIGHT,
-    SINGLE_THREAD_ROWS,
     UNSUPPORTED,
 )
 from train.samplers import CLASS_WEIGHT, K_NEIGHBORS, NONE, RESAMPLERS, build_sampler
@@ -67,6 +66,13 @@ COST_ROWS = 1000  # training rows each candidate's serving cost is timed on
 MAX_FAILURES = 3  # a learner that failed this often without ever fitting is dropped
 # Optuna keeps trials in this top percentile at each fold: the worst quarter stops.
 PRUNE_PERCENTILE = 75.0
+# Racing: a learner x strategy pair gets no more trials once its best complete
+# trial is behind the best trial by more than this many SEs of their per-fold
+# difference, and by more than LOSING_OWN_SE of the best trial's own SE (so a
+# negligible but consistent gap does not count).
+LOSING_PAIRED_SE = 3.0
+LOSING_OWN_SE = 2.0
+MAX_REJECTIONS = 50  # proposals of losing pairs in a row before one is run anyway
 
 
 @dataclass
@@ -88,6 +94,7 @@ class SearchConfig:
     ensemble: bool = True
     prefer_fast: bool = True
     measure_cost: bool = True  # ONNX size and onnxruntime time of each candidate
+    jobs: int = 1  # threads per fit of a threaded learner (boosters, random forest); -1 = all
 
 
 @dataclass
@@ -324,11 +331,9 @@ def _predict_quietly(pipeline, X):
         return pipeline.predict_proba(X)[:, 1]
 
 
-def threads(learner: str, rows: int) -> dict:
-    """Boosters' thread count for `rows` training rows (see SINGLE_THREAD_ROWS)."""
-    if LEARNERS[learner].early_stopping and rows < SINGLE_THREAD_ROWS:
-        return {"n_jobs": 1}
-    return {}
+def threads(learner: str, jobs: int) -> dict:
+    """The thread count for a learner that takes one (see train.models)."""
+    return {"n_jobs": jobs} if LEARNERS[learner].threaded else {}
 
 
 def _eval_weights(y_train_seen: np.ndarray, weighted: bool, y_val: np.ndarray) -> np.ndarray:
@@ -464,7 +469,7 @@ def cross_validate(
     build_params = dict(params or {})
     if spec.early_stopping:
         build_params["early_stopping"] = True
-        build_params.update(threads(learner, len(y)))
+    build_params.update(threads(learner, config.jobs))
     started = time.perf_counter()
     try:
         for k, (fit_idx, val_idx) in enumerate(splits):
@@ -645,6 +650,8 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
     best = float("nan")
     failures: dict[str, int] = {}
     banned: set[str] = set()  # learners that failed MAX_FAILURES times and never fitted
+    losing: set[tuple[str, str]] = set()  # pairs that clearly lose (see losing_pairs)
+    rejected = 0
     while len(banned) < len(config.learners):
         n = len(results)
         if config.trials is not None and n >= config.trials:
@@ -662,6 +669,11 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
         if learner in banned:  # not run, not counted: the sampler learns to avoid it
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             continue
+        if (learner, strategy) in losing and rejected < MAX_REJECTIONS:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            rejected += 1
+            continue
+        rejected = 0
         progress.describe(f"trial {n} {learner}/{strategy}")
         may_stop = deadline if any(r.state == "complete" for r in results) else None
         result = cross_validate(
@@ -695,9 +707,31 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
             if failures[learner] >= MAX_FAILURES and not fitted:
                 banned.add(learner)
         results.append(result)
+        losing = losing_pairs(results, config.metric)
         _drop_unneeded_pipelines(results, config.metric)
         progress.trial_done(len(results), best)
     return results, time.perf_counter() - started
+
+
+def losing_pairs(results, metric) -> set[tuple[str, str]]:
+    """Learner x strategy pairs whose best complete trial clearly loses to the
+    best trial on the same folds: further trials of theirs would spend the
+    budget where it cannot pay (a resampler that costs more than it gives, a
+    learner that cannot fit this data as well)."""
+    ranked = _ranked(results, metric)
+    if not ranked:
+        return set()
+    best = ranked[0]
+    best_folds = best.fold_values(metric)
+    margin = LOSING_OWN_SE * best.se(metric)
+    out = set()
+    for r in _pair_bests(results, metric):
+        if r is best or r.state != "complete":
+            continue
+        gain, se = leaderboard.paired_difference(best_folds, r.fold_values(metric), metric)
+        if gain > max(LOSING_PAIRED_SE * se, margin):
+            out.add((r.learner, r.strategy))
+    return out
 
 
 def _drop_unneeded_pipelines(results, metric) -> None:
@@ -967,7 +1001,7 @@ def refit(c: CandidateResult, schema, X, y, config, ratio, derived_auto) -> Pipe
     params = dict(c.params)
     if spec.early_stopping and c.rounds:
         params["n_estimators"] = c.rounds
-    params.update(threads(c.learner, len(y)))
+    params.update(threads(c.learner, config.jobs))
     user = DerivedSpec(sums=tuple(config.sums))
     derived = user.merged(derived_auto) if c.features == DERIVED else user
     pipe = build_pipeline(

@@ -231,3 +231,28 @@ def test_a_learner_that_never_fits_is_dropped_after_three_failures(dataset, monk
     assert len(result.trials) == 10 and len(xgb) == 3
     assert all(c.state == "failed" and "no xgboost today" in c.error for c in xgb)
     assert result.winner.learner == "logreg"
+
+
+def test_pairs_that_clearly_lose_on_the_same_folds_get_no_more_trials():
+    from train.search import losing_pairs
+
+    def trial(learner, strategy, scores, number):
+        c = CandidateResult(learner, strategy, trial=number)
+        c.folds = [{"pr_auc": s} for s in scores]
+        return c
+
+    best = trial("xgboost", "none", [0.80, 0.84, 0.82, 0.86], 0)
+    close = trial("lightgbm", "none", [0.81, 0.84, 0.81, 0.85], 1)  # within the noise
+    slightly = trial("xgboost", "smote", [0.79, 0.83, 0.81, 0.85], 2)  # consistent, but small
+    far = trial("logreg", "none", [0.70, 0.75, 0.71, 0.77], 3)
+    results = [best, close, slightly, far]
+    assert losing_pairs(results, "pr_auc") == {("logreg", "none")}
+
+
+def test_a_losing_pair_is_not_run_again(dataset, monkeypatch):
+    import train.search as search
+
+    monkeypatch.setattr(search, "losing_pairs", lambda results, metric: {("logreg", "none")})
+    result = run_search(dataset, config(["logreg", "tree"], ["none"], trials=6, ensemble=False))
+    learners = [c.learner for c in result.trials]
+    assert len(learners) == 6 and learners.count("logreg") == 1  # its first trial only
