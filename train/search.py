@@ -666,11 +666,15 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
         learner, strategy, features, params = _suggest(
             trial, config, has_derived, defaults=n < len(pairs)
         )
-        if learner in banned:  # not run, not counted: the sampler learns to avoid it
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        # Not run, not counted. Told as pruned, not failed: TPE ranks a pruned
+        # trial with no score below every scored one and so learns to avoid the
+        # region, where it ignores failed trials and would propose it again and
+        # again (thousands of times in a toy study, against 8).
+        if learner in banned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         if (learner, strategy) in losing and rejected < MAX_REJECTIONS:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             rejected += 1
             continue
         rejected = 0
