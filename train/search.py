@@ -9,15 +9,19 @@ hyperparameters x derived features.
    learner are one imbalanced-learn pipeline fitted per fold, so a resampler
    only ever sees training folds. Boosters stop early on an inner validation
    part of each training fold (never a CV validation fold, never the test
-   split). A trial whose running fold score falls below the median of earlier
-   trials is pruned. The search stops at `--budget` seconds, or after exactly
-   `--trials` trials (reproducible: no clock involved).
+   split). A trial whose running fold score falls in the worst quarter of
+   earlier trials is pruned; a learner x strategy pair that clearly loses to
+   the best trial on the same folds gets no more trials. The search stops at
+   `--budget` seconds, or after exactly `--trials` trials (reproducible: no
+   clock involved).
 3. A trial's threshold is tuned on its pooled out-of-fold predictions; fold
    metrics are reported at that threshold.
 4. Greedy ensemble selection (Caruana, with replacement) over the best
-   trials' out-of-fold predictions; the ensemble is kept only when it beats
-   the best single trial by more than one standard error. With prefer_fast,
-   the cheapest candidate to serve within one standard error of the best wins.
+   trials' out-of-fold predictions, itself cross-validated; the ensemble is
+   kept only when it beats the best single trial on the same folds by more
+   than one standard error of the difference. With prefer_fast, the cheapest
+   candidate to serve that is as good as the best (by the same paired rule)
+   wins.
 5. The winner is refit on the whole train part (boosters with the rounds early
    stopping chose), calibrated (Platt, on its out-of-fold scores) when it
    resamples or reweights, and its threshold re-tuned on the calibrated scores.
