@@ -4,15 +4,19 @@ Why `python -m train --jobs` defaults to 1: on a machine whose cores other
 work shares, a booster's threads wait for each other every round. This fits
 the search's own pipelines (preprocessing, derived features, the booster with
 fixed rounds) on the train split, alternating the thread counts so that both
-see the same load, and prints wall and CPU seconds of each fit.
+see the same load, and prints wall and CPU seconds of each fit. `--busy N`
+stands in for the other work: N busy-looping processes at the script's
+starting niceness run for the whole measurement while the fits run at
+niceness 19 (as the project's long runs do).
 
     python scripts/booster_threads.py --data ../shared/data/marketing_data.csv \
-        --target y --positive yes
+        --target y --positive yes [--busy 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
@@ -32,7 +36,26 @@ def main(argv=None) -> int:
     p.add_argument("--target", required=True)
     p.add_argument("--positive")
     p.add_argument("--repeats", type=int, default=2, help="fits per learner and thread count")
+    p.add_argument("--busy", type=int, default=0, help="busy processes beside the fits")
     args = p.parse_args(argv)
+    busy = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
+    for proc in busy:
+        proc.start()
+    try:
+        return measure(args)
+    finally:
+        for proc in busy:
+            proc.terminate()
+            proc.join()
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def measure(args) -> int:
+    os.nice(19 - os.nice(0))
 
     from sklearn.model_selection import train_test_split
 
@@ -48,7 +71,7 @@ def main(argv=None) -> int:
     print(
         f"{len(y):,} training rows, {os.cpu_count()} cores, load average "
         + " ".join(f"{v:.2f}" for v in os.getloadavg())
-        + f", niceness {os.nice(0)}"
+        + f", niceness {os.nice(0)}, {args.busy} busy process(es) beside"
     )
     for learner, params in FITS.items():
         times: dict[int, list[tuple[float, float]]] = {1: [], -1: []}

@@ -34,9 +34,10 @@ MAX_ROUNDS = 1000
 EARLY_STOPPING_ROUNDS = 50
 # Learners with `threaded=True` take their thread count from the search's
 # `jobs` (`--jobs`, default 1). On a machine whose cores other work shares, a
-# booster's threads wait for each other every round: fits on the 34k-row
-# marketing data took 5 to 20 times longer on two threads than on one
-# (docs/training.md), while one thread per fit degrades gracefully.
+# booster's threads wait for each other every round: with one busy process
+# beside, fits on the 34k-row marketing data took 25 to 180 times longer on
+# two threads than on one (scripts/booster_threads.py, docs/training.md),
+# while on an idle machine two threads gain only a third.
 
 
 @dataclass(frozen=True)
