@@ -191,7 +191,7 @@ def test_telecom_churn_without_help(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["positive_label"] == "TRUE"
     assert any(d.startswith("sum of charge = ") for d in metrics["derived_candidates"])
-    assert metrics["derived_used"] == "derived"
+    assert metrics["derived_used"] in ("derived", ["derived"])  # one model, or an ensemble
     assert metrics["roc_auc"] >= 0.90 and metrics["f1"] >= 0.84, metrics
 
 

@@ -256,3 +256,17 @@ def test_a_losing_pair_is_not_run_again(dataset, monkeypatch):
     result = run_search(dataset, config(["logreg", "tree"], ["none"], trials=6, ensemble=False))
     learners = [c.learner for c in result.trials]
     assert len(learners) == 6 and learners.count("logreg") == 1  # its first trial only
+
+
+def test_the_ensemble_pool_holds_each_groups_best_before_near_copies():
+    from train.search import _pool
+
+    def trial(learner, score, number):
+        c = CandidateResult(learner, "none", trial=number)
+        c.folds = [{"pr_auc": score}]
+        return c
+
+    copies = [trial("xgboost", 0.90 - 0.001 * k, k) for k in range(12)]
+    other = trial("lightgbm", 0.85, 12)
+    pool = _pool([*copies, other], "pr_auc")
+    assert len(pool) == 10 and pool[:2] == [copies[0], other] and pool[2:] == copies[1:9]
