@@ -121,7 +121,16 @@ def cli_has_budget(python: str) -> bool:
     return "--budget" in out.stdout
 
 
-def project_command(python, data, name, out, budget, seed, test_size, has_budget) -> list[str]:
+def cli_has_jobs(python: str) -> bool:
+    out = subprocess.run(
+        [python, "-m", "train", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    return "--jobs" in out.stdout
+
+
+def project_command(
+    python, data, name, out, budget, seed, test_size, has_budget, jobs=None
+) -> list[str]:
     spec = DATASETS[name]
     cmd = [python, "-m", "train", "--data", str(data), "--target", spec["target"]]
     cmd += ["--positive", spec["positive"]]
@@ -131,6 +140,8 @@ def project_command(python, data, name, out, budget, seed, test_size, has_budget
     cmd += ["--no-progress", "--no-report"]
     if has_budget:
         cmd += ["--budget", f"{budget:g}"]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
     return cmd
 
 
@@ -312,7 +323,15 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
     if "project" in args.tools:
         out = where / "project"
         cmd = project_command(
-            sys.executable, path, name, out, args.budget, args.seed, args.test_size, has_budget
+            sys.executable,
+            path,
+            name,
+            out,
+            args.budget,
+            args.seed,
+            args.test_size,
+            has_budget,
+            args.jobs if cli_has_jobs(sys.executable) else None,
         )
         print(f"{name}: project: {shlex.join(cmd)}", flush=True)
         with CpuMeter() as cpu:
@@ -337,7 +356,7 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
         write_parts(folder, X_train, y_train, folds, X_test, dataset.schema)
         cmd = [args.flaml_python, str(ROOT / "scripts" / "flaml_fit.py"), "--dir", str(folder)]
         cmd += ["--budget", f"{args.budget:g}", "--metric", args.flaml_metric]
-        cmd += ["--seed", str(args.seed)]
+        cmd += ["--seed", str(args.seed), "--n-jobs", str(args.jobs)]
         print(f"{name}: FLAML: {shlex.join(cmd)}", flush=True)
         with CpuMeter() as cpu:
             wall = _run(cmd, f"{name}: FLAML")
@@ -388,8 +407,8 @@ def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
         )
         notes.append(
             (
-                f"Project: `python -m train --budget {args.budget:g} --no-report` in the main "
-                ".venv (the report is not part of the search)"
+                f"Project: `python -m train --budget {args.budget:g} --jobs {args.jobs} "
+                "--no-report` in the main .venv (the report is not part of the search)"
                 if has_budget
                 else "Project: this `python -m train` has no `--budget` option yet, so it ran "
                 "with its defaults (the quick preset) and `--no-report`; its time is not held "
@@ -408,7 +427,8 @@ def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
         notes.append(
             f"FLAML {', '.join(versions)} (requirements/flaml.txt, .venv-flaml): "
             f"`AutoML().fit(task='classification', time_budget={args.budget:g}, "
-            f"metric='{args.flaml_metric}', seed={args.seed})` on the train part; best "
+            f"metric='{args.flaml_metric}', seed={args.seed}, n_jobs={args.jobs})` on the "
+            "train part (the same threads per fit as the project's); best "
             f"learner: {winners}. Its F1 is at the threshold that maximises F1 on out-of-fold "
             f"probabilities of the train part ({THRESHOLD_FOLDS} stratified folds, the best "
             "configuration refit on each with `retrain_from_log`); the test part is only "
@@ -451,6 +471,12 @@ def main(argv=None) -> int:
     p.add_argument("--flaml-python", default=".venv-flaml/bin/python")
     p.add_argument("--flaml-metric", default="ap", choices=["ap", "roc_auc"])
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="threads for each tool's fits: the project's --jobs and FLAML's n_jobs (default 1)",
+    )
     p.add_argument("--test-size", type=float, default=0.2)
     p.add_argument("--runs", default="runs/bench-quality", help="folder for both tools' runs")
     p.add_argument("--json", help="write the results here")
@@ -505,6 +531,7 @@ def main(argv=None) -> int:
         "test_size": args.test_size,
         "flaml_metric": args.flaml_metric,
         "project_budget_flag": has_budget,
+        "jobs": args.jobs,
         "cpus": os.cpu_count(),
         "notes": build_notes(args, has_budget, rows),
         "rows": rows,

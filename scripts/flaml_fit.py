@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, required=True, help="FLAML time_budget in seconds")
     p.add_argument("--metric", default="ap", help="FLAML metric: ap or roc_auc (default ap)")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--n-jobs", type=int, default=-1, help="FLAML n_jobs (default -1: all cores)")
     args = p.parse_args(argv)
 
     import flaml
@@ -71,6 +72,7 @@ def main(argv=None) -> int:
         time_budget=args.budget,
         metric=args.metric,
         seed=args.seed,
+        n_jobs=args.n_jobs,
         log_file_name=str(log),
         verbose=0,
     )
@@ -89,6 +91,7 @@ def main(argv=None) -> int:
             y_train=y[~held],
             task="classification",
             train_full=True,
+            n_jobs=args.n_jobs,
         )
         oof[held] = fold_model.predict_proba(X[held])[:, 1]
     oof_seconds = time.perf_counter() - started
@@ -102,6 +105,7 @@ def main(argv=None) -> int:
                 "flaml_version": flaml.__version__,
                 "metric": args.metric,
                 "budget": args.budget,
+                "n_jobs": args.n_jobs,
                 "best_estimator": automl.best_estimator,
                 "best_config": {k: _plain(v) for k, v in automl.best_config.items()},
                 "fit_seconds": fit_seconds,

@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the search try derived features: sums of related columns, missing and "
         "sentinel-value indicators (default: on)",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="threads per fit of XGBoost, LightGBM and the random forest (-1: all cores; "
+        "default 1: on a shared machine, threads that wait for a busy core make fits "
+        "many times slower)",
+    )
     p.add_argument("--folds", type=int, default=5, help="CV folds (default: 5)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
@@ -236,6 +244,8 @@ def run(argv: list[str]) -> int:
         raise UsageError("--trials must be at least 1")
     if not (args.budget > 0 and math.isfinite(args.budget)):
         raise UsageError("--budget must be a positive number of seconds")
+    if args.jobs == 0 or args.jobs < -1:
+        raise UsageError("--jobs must be a positive number of threads, or -1 for all cores")
     if args.folds < 2:
         raise UsageError("--folds must be at least 2")
     if not 0.05 <= args.test_size <= 0.5:
@@ -293,6 +303,7 @@ def run(argv: list[str]) -> int:
         auto_features=args.auto_features,
         ensemble=args.ensemble,
         prefer_fast=args.prefer_fast,
+        jobs=args.jobs,
     )
     progress_factory = None
     if not args.no_progress:

@@ -90,3 +90,35 @@ def within_one_se(score: float, best_score: float, best_se: float, metric: str) 
 def clearly_better(a: float, b: float, se: float, metric: str) -> bool:
     """Does `a` beat `b` by more than the CV noise `se`?"""
     return sign(metric) * (a - b) > se
+
+
+def paired_difference(a_folds, b_folds, metric: str) -> tuple[float, float]:
+    """How much `a` beats `b` on the same folds: the mean of the per-fold
+    differences (positive when `a` is better, in `metric`'s direction) and its
+    standard error.
+
+    Two models scored on the same folds share each fold's difficulty, so the
+    noise in their difference is far smaller than either model's own spread
+    over folds; this is the noise that decides whether one beats the other."""
+    a = np.asarray(a_folds, dtype=float)
+    b = np.asarray(b_folds, dtype=float)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError("paired scores need the same folds")
+    d = sign(metric) * (a - b)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return float("nan"), float("nan")
+    return float(d.mean()), standard_error(d)
+
+
+def clearly_better_paired(a_folds, b_folds, metric: str) -> bool:
+    """Does `a` beat `b` on the same folds by more than one SE of the difference?"""
+    gain, se = paired_difference(a_folds, b_folds, metric)
+    return not math.isnan(gain) and gain > se + 1e-12
+
+
+def within_noise_paired(a_folds, best_folds, metric: str) -> bool:
+    """Is `a` as good as the best on the same folds: behind it by no more than
+    one SE of their per-fold difference?"""
+    gain, se = paired_difference(best_folds, a_folds, metric)
+    return not math.isnan(gain) and gain <= se + 1e-12

@@ -32,9 +32,12 @@ UNSUPPORTED = "unsupported"
 # part of each training fold picks the number, and the refit uses it.
 MAX_ROUNDS = 1000
 EARLY_STOPPING_ROUNDS = 50
-# Below this many training rows a booster runs on one thread: each round is too
-# short to split, and on a busy machine waiting threads make it many times slower.
-SINGLE_THREAD_ROWS = 20_000
+# Learners with `threaded=True` take their thread count from the search's
+# `jobs` (`--jobs`, default 1). On a machine whose cores other work shares, a
+# booster's threads wait for each other every round: with one busy process
+# beside, fits on the 34k-row marketing data took 25 to 180 times longer on
+# two threads than on one (scripts/booster_threads.py, docs/training.md),
+# while on an idle machine two threads gain only a third.
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Learner:
     default: bool = True
     space: Callable[[object], dict] | None = None  # optuna trial -> params
     early_stopping: bool = False  # a booster: fit with an eval set, refit with its rounds
+    threaded: bool = False  # takes n_jobs (the search's `jobs`)
     start: dict | None = None  # the search's first trial (None: the defaults above)
 
 
@@ -72,7 +76,7 @@ def _rf(seed, weighted, ratio, params=None):
         max_features=params.get("max_features", "sqrt"),
         max_depth=params.get("max_depth"),
         class_weight="balanced_subsample" if weighted else None,
-        n_jobs=-1,
+        n_jobs=params.get("n_jobs", -1),
         random_state=seed,
     )
 
@@ -271,7 +275,7 @@ LEARNERS: dict[str, Learner] = {
     learner.name: learner
     for learner in [
         Learner("logreg", "logistic regression", _logreg, True, PARAM, space=_logreg_space),
-        Learner("rf", "random forest", _rf, False, PARAM, space=_rf_space),
+        Learner("rf", "random forest", _rf, False, PARAM, space=_rf_space, threaded=True),
         Learner(
             "gb",
             "gradient boosting (scikit-learn)",
@@ -289,6 +293,7 @@ LEARNERS: dict[str, Learner] = {
             PARAM,
             space=_xgboost_space,
             early_stopping=True,
+            threaded=True,
             # Early stopping picks the rounds; a faster rate than the defaults'
             # 0.02 keeps the first trial short on large data.
             start={"learning_rate": 0.1},
@@ -301,6 +306,7 @@ LEARNERS: dict[str, Learner] = {
             PARAM,
             space=_lightgbm_space,
             early_stopping=True,
+            threaded=True,
         ),
         Learner("keras", "fully connected Keras network", _keras, True, PARAM, space=_keras_space),
         Learner("tree", "decision tree", _tree, False, PARAM, default=False, space=_tree_space),

@@ -9,15 +9,19 @@ hyperparameters x derived features.
    learner are one imbalanced-learn pipeline fitted per fold, so a resampler
    only ever sees training folds. Boosters stop early on an inner validation
    part of each training fold (never a CV validation fold, never the test
-   split). A trial whose running fold score falls below the median of earlier
-   trials is pruned. The search stops at `--budget` seconds, or after exactly
-   `--trials` trials (reproducible: no clock involved).
+   split). A trial whose running fold score falls in the worst quarter of
+   earlier trials is pruned; a learner x strategy pair that clearly loses to
+   the best trial on the same folds gets no more trials. The search stops at
+   `--budget` seconds, or after exactly `--trials` trials (reproducible: no
+   clock involved).
 3. A trial's threshold is tuned on its pooled out-of-fold predictions; fold
    metrics are reported at that threshold.
 4. Greedy ensemble selection (Caruana, with replacement) over the best
-   trials' out-of-fold predictions; the ensemble is kept only when it beats
-   the best single trial by more than one standard error. With prefer_fast,
-   the cheapest candidate to serve within one standard error of the best wins.
+   trials' out-of-fold predictions, itself cross-validated; the ensemble is
+   kept only when it beats the best single trial on the same folds by more
+   than one standard error of the difference. With prefer_fast, the cheapest
+   candidate to serve that is as good as the best (by the same paired rule)
+   wins.
 5. The winner is refit on the whole train part (boosters with the rounds early
    stopping chose), calibrated (Platt, on its out-of-fold scores) when it
    resamples or reweights, and its threshold re-tuned on the calibrated scores.
@@ -51,7 +55,6 @@ from train.models import (
     LEARNERS,
     PARAM,
     SAMPLE_WEIGHT,
-    SINGLE_THREAD_ROWS,
     UNSUPPORTED,
 )
 from train.samplers import CLASS_WEIGHT, K_NEIGHBORS, NONE, RESAMPLERS, build_sampler
@@ -67,6 +70,13 @@ COST_ROWS = 1000  # training rows each candidate's serving cost is timed on
 MAX_FAILURES = 3  # a learner that failed this often without ever fitting is dropped
 # Optuna keeps trials in this top percentile at each fold: the worst quarter stops.
 PRUNE_PERCENTILE = 75.0
+# Racing: a learner x strategy pair gets no more trials once its best complete
+# trial is behind the best trial by more than this many SEs of their per-fold
+# difference, and by more than LOSING_OWN_SE of the best trial's own SE (so a
+# negligible but consistent gap does not count).
+LOSING_PAIRED_SE = 3.0
+LOSING_OWN_SE = 2.0
+MAX_REJECTIONS = 50  # proposals of losing pairs in a row before one is run anyway
 
 
 @dataclass
@@ -88,6 +98,7 @@ class SearchConfig:
     ensemble: bool = True
     prefer_fast: bool = True
     measure_cost: bool = True  # ONNX size and onnxruntime time of each candidate
+    jobs: int = 1  # threads per fit of a threaded learner (boosters, random forest); -1 = all
 
 
 @dataclass
@@ -170,6 +181,7 @@ class CandidateResult:
     us_per_row: float = float("nan")
     members: list[tuple[CandidateResult, float]] | None = None  # the ensemble candidate
     sample_pipeline: Pipeline | None = None  # fitted on fold 0, to measure serving cost
+    nested: list[float] | None = None  # ensemble: per-fold score of the cross-validated selection
 
     @property
     def name(self) -> str:
@@ -191,6 +203,9 @@ class CandidateResult:
 
     def se(self, metric: str) -> float:
         return leaderboard.standard_error([f[metric] for f in self.folds])
+
+    def fold_values(self, metric: str) -> list[float]:
+        return [f[metric] for f in self.folds]
 
 
 @dataclass
@@ -320,11 +335,9 @@ def _predict_quietly(pipeline, X):
         return pipeline.predict_proba(X)[:, 1]
 
 
-def threads(learner: str, rows: int) -> dict:
-    """Boosters' thread count for `rows` training rows (see SINGLE_THREAD_ROWS)."""
-    if LEARNERS[learner].early_stopping and rows < SINGLE_THREAD_ROWS:
-        return {"n_jobs": 1}
-    return {}
+def threads(learner: str, jobs: int) -> dict:
+    """The thread count for a learner that takes one (see train.models)."""
+    return {"n_jobs": jobs} if LEARNERS[learner].threaded else {}
 
 
 def _eval_weights(y_train_seen: np.ndarray, weighted: bool, y_val: np.ndarray) -> np.ndarray:
@@ -460,7 +473,7 @@ def cross_validate(
     build_params = dict(params or {})
     if spec.early_stopping:
         build_params["early_stopping"] = True
-        build_params.update(threads(learner, len(y)))
+    build_params.update(threads(learner, config.jobs))
     started = time.perf_counter()
     try:
         for k, (fit_idx, val_idx) in enumerate(splits):
@@ -641,6 +654,8 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
     best = float("nan")
     failures: dict[str, int] = {}
     banned: set[str] = set()  # learners that failed MAX_FAILURES times and never fitted
+    losing: set[tuple[str, str]] = set()  # pairs that clearly lose (see losing_pairs)
+    rejected = 0
     while len(banned) < len(config.learners):
         n = len(results)
         if config.trials is not None and n >= config.trials:
@@ -655,9 +670,18 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
         learner, strategy, features, params = _suggest(
             trial, config, has_derived, defaults=n < len(pairs)
         )
-        if learner in banned:  # not run, not counted: the sampler learns to avoid it
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        # Not run, not counted. Told as pruned, not failed: TPE ranks a pruned
+        # trial with no score below every scored one and so learns to avoid the
+        # region, where it ignores failed trials and would propose it again and
+        # again (thousands of times in a toy study, against 8).
+        if learner in banned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
+        if (learner, strategy) in losing and rejected < MAX_REJECTIONS:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            rejected += 1
+            continue
+        rejected = 0
         progress.describe(f"trial {n} {learner}/{strategy}")
         may_stop = deadline if any(r.state == "complete" for r in results) else None
         result = cross_validate(
@@ -691,9 +715,31 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
             if failures[learner] >= MAX_FAILURES and not fitted:
                 banned.add(learner)
         results.append(result)
+        losing = losing_pairs(results, config.metric)
         _drop_unneeded_pipelines(results, config.metric)
         progress.trial_done(len(results), best)
     return results, time.perf_counter() - started
+
+
+def losing_pairs(results, metric) -> set[tuple[str, str]]:
+    """Learner x strategy pairs whose best complete trial clearly loses to the
+    best trial on the same folds: further trials of theirs would spend the
+    budget where it cannot pay (a resampler that costs more than it gives, a
+    learner that cannot fit this data as well)."""
+    ranked = _ranked(results, metric)
+    if not ranked:
+        return set()
+    best = ranked[0]
+    best_folds = best.fold_values(metric)
+    margin = LOSING_OWN_SE * best.se(metric)
+    out = set()
+    for r in _pair_bests(results, metric):
+        if r is best or r.state != "complete":
+            continue
+        gain, se = leaderboard.paired_difference(best_folds, r.fold_values(metric), metric)
+        if gain > max(LOSING_PAIRED_SE * se, margin):
+            out.add((r.learner, r.strategy))
+    return out
 
 
 def _drop_unneeded_pipelines(results, metric) -> None:
@@ -716,7 +762,19 @@ def _ranked(results, metric):
 
 
 def _pool(results, metric):
-    return _ranked(results, metric)[:ENSEMBLE_POOL]
+    """The trials the ensemble may draw from: the best of each learner x
+    strategy x features group first, best first, then the next best trials.
+    A pool of the top trials alone holds near-copies of one model, which err
+    together (telecom: ten XGBoost variants; weights chosen without each fold
+    then lost 0.004 PR AUC against the best), and blending gains from models
+    that err differently."""
+    ranked = _ranked(results, metric)
+    groups: dict[tuple[str, str, str], CandidateResult] = {}
+    for r in ranked:
+        groups.setdefault((r.learner, r.strategy, r.features), r)
+    diverse = list(groups.values())
+    seen = {id(r) for r in diverse}
+    return (diverse + [r for r in ranked if id(r) not in seen])[:ENSEMBLE_POOL]
 
 
 def _pair_bests(results, metric) -> list[CandidateResult]:
@@ -742,35 +800,74 @@ def _fold_ids(y, config) -> np.ndarray:
     return ids
 
 
+def _ranking_score(y, p, metric) -> float:
+    """ROC or PR AUC from one sort (scikit-learn's values, ties included): the
+    ensemble search scores thousands of blends, and its input checks dominate."""
+    order = np.argsort(-p, kind="mergesort")
+    ys, ps = y[order], p[order]
+    last = np.r_[ps[1:] != ps[:-1], True]
+    tp = np.cumsum(ys)[last].astype(float)
+    fp = np.cumsum(1 - ys)[last].astype(float)
+    P, N = tp[-1], fp[-1]
+    if metric == "pr_auc":
+        return float(np.sum(np.diff(np.r_[0.0, tp]) / P * tp / (tp + fp)))
+    tp0, fp0 = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]
+    return float(np.sum((fp - fp0) * (tp + tp0)) / (2 * P * N))
+
+
+def _blend_metric(y, p, metric, objective) -> float:
+    if metric in ("roc_auc", "pr_auc") and 0 < y.sum() < len(y):
+        return _ranking_score(y, p, metric)
+    return _fold_metric(y, p, metric, objective)
+
+
+def _fold_values(y, oof, fold_ids, config, folds=None) -> list[float]:
+    folds = range(config.folds) if folds is None else folds
+    return [
+        _blend_metric(y[fold_ids == k], oof[fold_ids == k], config.metric, config.objective)
+        for k in folds
+    ]
+
+
 def _cv_score(y, oof, fold_ids, config) -> float:
-    return float(
-        np.mean(
-            [
-                _fold_metric(y[fold_ids == k], oof[fold_ids == k], config.metric, config.objective)
-                for k in range(config.folds)
-            ]
-        )
-    )
+    return float(np.mean(_fold_values(y, oof, fold_ids, config)))
+
+
+def _greedy(y, oofs: np.ndarray, fold_ids, config, folds) -> np.ndarray | None:
+    """Caruana's greedy forward selection with replacement, scored on `folds`
+    only: the member counts of the best round."""
+    s = leaderboard.sign(config.metric)
+    counts = np.zeros(len(oofs), dtype=int)
+    total = np.zeros(oofs.shape[1])
+    best_counts, best_score = None, -np.inf
+    for step in range(ENSEMBLE_ROUNDS):
+        scores = [
+            s * np.mean(_fold_values(y, (total + o) / (step + 1), fold_ids, config, folds))
+            for o in oofs
+        ]
+        j = int(np.argmax(scores))
+        counts[j] += 1
+        total += oofs[j]
+        if scores[j] > best_score + 1e-12:
+            best_score, best_counts = scores[j], counts.copy()
+    return best_counts
 
 
 def caruana(y, results, config) -> CandidateResult | None:
-    """Greedy forward selection with replacement over the best trials' OOF
-    predictions (Caruana et al., 2004); None when it picks a single model."""
+    """Greedy ensemble selection with replacement over the best trials' OOF
+    predictions (Caruana et al., 2004); None when it picks a single model.
+
+    The weights are chosen on all folds. Because choosing them on the very
+    predictions that score them flatters the blend, the selection is also
+    cross-validated: for each fold k, weights chosen on the other folds score
+    fold k. Those scores (`nested` on the candidate) are what decide whether
+    the ensemble beats the single best model."""
     pool = _pool(results, config.metric)
     if len(pool) < 2:
         return None
     ids = _fold_ids(y, config)
-    s = leaderboard.sign(config.metric)
-    counts = np.zeros(len(pool), dtype=int)
-    total = np.zeros(len(y))
-    best_counts, best_score = None, -np.inf
-    for step in range(ENSEMBLE_ROUNDS):
-        scores = [s * _cv_score(y, (total + r.oof) / (step + 1), ids, config) for r in pool]
-        j = int(np.argmax(scores))
-        counts[j] += 1
-        total += pool[j].oof
-        if scores[j] > best_score + 1e-12:
-            best_score, best_counts = scores[j], counts.copy()
+    oofs = np.vstack([r.oof for r in pool])
+    best_counts = _greedy(y, oofs, ids, config, range(config.folds))
     if best_counts is None or (best_counts > 0).sum() < 2:
         return None
     weights = best_counts / best_counts.sum()
@@ -782,7 +879,22 @@ def caruana(y, results, config) -> CandidateResult | None:
     ens.threshold = evaluate.choose_threshold(y, oof, config.objective)
     ens.folds = fold_scores(y, oof, ids, config.folds, ens.threshold)
     ens.fit_seconds = sum(m.fit_seconds for m, _ in members)
+    nested = []
+    for k in range(config.folds):
+        others = [f for f in range(config.folds) if f != k]
+        counts = _greedy(y, oofs, ids, config, others)
+        blend = (counts / counts.sum()) @ oofs
+        nested.append(_fold_values(y, blend, ids, config, [k])[0])
+    ens.nested = nested
     return ens
+
+
+def ensemble_wins(ens: CandidateResult | None, single: CandidateResult, metric: str) -> bool:
+    """The ensemble is kept when its cross-validated selection beats the single
+    best trial on the same folds by more than one SE of their difference."""
+    if ens is None or ens.nested is None:
+        return False
+    return leaderboard.clearly_better_paired(ens.nested, single.fold_values(metric), metric)
 
 
 def ensemble_document(ens: CandidateResult | None, single: CandidateResult, chosen: bool, metric):
@@ -795,6 +907,10 @@ def ensemble_document(ens: CandidateResult | None, single: CandidateResult, chos
         "members": [],
     }
     if ens is not None:
+        gain, se = leaderboard.paired_difference(ens.nested, single.fold_values(metric), metric)
+        doc["nested_cv_score"] = float(np.mean(ens.nested))  # weights chosen without the fold
+        doc["gain_over_single"] = gain
+        doc["gain_se"] = se
         doc["members"] = [
             {"name": m.name, "learner": m.learner, "sampler": m.strategy, "weight": w}
             for m, w in ens.members
@@ -834,16 +950,24 @@ def _measure(candidates, schema, X_sample, progress) -> None:
 
 def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult, dict]:
     """The winner: the best (the ensemble only when clearly better), or with
-    prefer_fast the cheapest to serve within one standard error of it."""
+    prefer_fast the cheapest to serve that is as good as it: behind it, on the
+    same folds, by no more than one standard error of their difference."""
     metric = config.metric
     top = ens if ens_chosen else single_best
-    top_score, top_se = top.mean(metric), top.se(metric)
+    # The ensemble's honest per-fold scores are those of its cross-validated selection.
+    top_folds = ens.nested if ens_chosen else top.fold_values(metric)
+    top_score, top_se = float(np.mean(top_folds)), top.se(metric)
+
+    def close(c) -> bool:
+        if c is top:
+            return True
+        folds = c.nested if c.members is not None else c.fold_values(metric)
+        return leaderboard.within_noise_paired(folds, top_folds, metric)
+
     eligible = [
         c
         for c in board
-        if c.error is None
-        and (c.members is None or ens_chosen)
-        and leaderboard.within_one_se(c.mean(metric), top_score, top_se, metric)
+        if c.error is None and (c.members is None or ens_chosen) and c.folds and close(c)
     ]
     info = {
         "prefer_fast": config.prefer_fast,
@@ -866,22 +990,25 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
         info["reason"] = (
             f"best cross-validated {metric}"
             + (
-                " (the ensemble beats the best single model by more than one SE)"
+                " (the ensemble, selected without each fold, beats the best single model "
+                "on the same folds by more than one SE of the difference)"
                 if ens_chosen
                 else ""
             )
             + (
-                f"; no candidate within one SE serves it {FAST_ENOUGH:g}x faster"
+                f"; no candidate as good on the same folds serves it {FAST_ENOUGH:g}x faster"
                 if config.prefer_fast and costed
                 else ""
             )
         )
     else:
+        gain, se = leaderboard.paired_difference(top_folds, winner.fold_values(metric), metric)
         info["reason"] = (
             f"--prefer-fast: {winner.name} ({metric} {winner.mean(metric):.4f}, "
-            f"{winner.us_per_row:.2f} µs/row) is within one standard error "
-            f"({top_se:.4f}) of the best, {top.name} ({top_score:.4f}, "
-            f"{top.us_per_row:.2f} µs/row), and the cheapest to serve (by {FAST_ENOUGH:g}x or more)"
+            f"{winner.us_per_row:.2f} µs/row) is behind the best, {top.name} "
+            f"({top_score:.4f}, {top.us_per_row:.2f} µs/row), by {gain:.4f} on the same folds, "
+            f"within one SE of that difference ({se:.4f}), and the cheapest to serve "
+            f"(by {FAST_ENOUGH:g}x or more)"
         )
     return winner, info
 
@@ -894,7 +1021,7 @@ def refit(c: CandidateResult, schema, X, y, config, ratio, derived_auto) -> Pipe
     params = dict(c.params)
     if spec.early_stopping and c.rounds:
         params["n_estimators"] = c.rounds
-    params.update(threads(c.learner, len(y)))
+    params.update(threads(c.learner, config.jobs))
     user = DerivedSpec(sums=tuple(config.sums))
     derived = user.merged(derived_auto) if c.features == DERIVED else user
     pipe = build_pipeline(
@@ -934,12 +1061,7 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
     board = _pair_bests(trials, config.metric)
     single_best = select(board, config.metric)
     ens = caruana(y_train, trials, config) if config.ensemble else None
-    ens_chosen = ens is not None and leaderboard.clearly_better(
-        ens.mean(config.metric),
-        single_best.mean(config.metric),
-        single_best.se(config.metric),
-        config.metric,
-    )
+    ens_chosen = ensemble_wins(ens, single_best, config.metric)
     costed = board + ([ens] if ens is not None else [])
     if config.measure_cost:
         sample = X_train.sample(min(len(X_train), COST_ROWS), random_state=config.seed)

@@ -51,3 +51,17 @@ def test_is_better_never_prefers_a_missing_score():
     assert leaderboard.is_better(0.1, float("nan"), "pr_auc")
     assert not leaderboard.is_better(float("nan"), 0.1, "pr_auc")
     assert leaderboard.is_better(0.1, 0.2, "brier")
+
+
+def test_paired_comparison_uses_the_noise_of_the_difference():
+    best = [0.80, 0.84, 0.82, 0.86]
+    shifted = [v - 0.01 for v in best]  # behind on every fold by the same amount
+    gain, se = leaderboard.paired_difference(best, shifted, "pr_auc")
+    assert gain == pytest.approx(0.01) and se == pytest.approx(0.0, abs=1e-12)
+    assert leaderboard.clearly_better_paired(best, shifted, "pr_auc")
+    assert not leaderboard.within_noise_paired(shifted, best, "pr_auc")
+    mixed = [0.81, 0.84, 0.81, 0.85]
+    assert leaderboard.within_noise_paired(mixed, best, "pr_auc")
+    assert not leaderboard.clearly_better_paired(best, mixed, "pr_auc")
+    # smaller is better for Brier
+    assert leaderboard.clearly_better_paired([0.05, 0.06], [0.07, 0.08], "brier")

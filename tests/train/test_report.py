@@ -65,7 +65,8 @@ def test_run_writes_a_self_contained_report(csv_path, tmp_path):
     for section in SECTIONS + ["Search trajectory", "Serving cost against quality"]:
         assert f"## {section}" in markdown
     run = json.loads((out / "run.json").read_text())
-    assert run["report_seconds"] < run["elapsed_seconds"]
+    # timed on its own, beside the training time (how they compare is not a rule)
+    assert run["report_seconds"] > 0 and run["elapsed_seconds"] > 0
 
 
 def test_no_report_flag_skips_it(csv_path, tmp_path):
@@ -183,9 +184,12 @@ def test_run_files_add_trajectory_ensemble_and_cost_sections(searched, tmp_path)
 
 
 def test_an_ensemble_not_chosen_is_shown_but_not_in_the_card(searched, tmp_path):
-    (tmp_path / run_files.ENSEMBLE_FILE).write_text(json.dumps(_ensemble(chosen=False)))
+    flattered = {"nested_cv_score": 0.596, "gain_over_single": -0.002, "gain_se": 0.0017}
+    doc = {**_ensemble(chosen=False), **flattered}
+    (tmp_path / run_files.ENSEMBLE_FILE).write_text(json.dumps(doc))
     markdown, _ = _write(tmp_path, searched)
     assert "Not chosen: the single best model is served." in markdown
+    assert "without each fold, 0.5960: -0.0020 on the same folds (SE 0.0017)" in markdown
     assert "| Ensemble |" not in markdown
     assert "Search trajectory" not in markdown  # no trials.csv in this folder
 

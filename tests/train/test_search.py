@@ -11,6 +11,7 @@ from train.search import (
     SearchConfig,
     caruana,
     choose,
+    ensemble_wins,
     run_search,
     trial_rows,
 )
@@ -147,11 +148,14 @@ def _candidate(name, fold_scores, us, oof=None):
     return c
 
 
-def test_prefer_fast_picks_the_cheapest_within_one_standard_error():
-    best = _candidate("slow", [0.80, 0.84, 0.82, 0.86], us=30.0)  # mean 0.83, SE 0.013
-    close = _candidate("fast", [0.81, 0.83, 0.81, 0.83], us=2.0)  # mean 0.82: within 1 SE
-    far = _candidate("fastest", [0.70, 0.72, 0.71, 0.73], us=1.0)  # far below
-    board = [best, close, far]
+def test_prefer_fast_picks_the_cheapest_as_good_as_the_best_on_the_same_folds():
+    best = _candidate("slow", [0.80, 0.84, 0.82, 0.86], us=30.0)
+    # behind by 0.0025 on average, the folds disagreeing: within one SE of the difference
+    close = _candidate("fast", [0.81, 0.84, 0.81, 0.85], us=2.0)
+    # within one SE of the best's own spread (0.013), but behind on every fold
+    behind = _candidate("faster", [0.79, 0.83, 0.81, 0.85], us=1.5)
+    far = _candidate("fastest", [0.70, 0.72, 0.71, 0.73], us=1.0)
+    board = [best, close, behind, far]
     cfg = SearchConfig(["logreg"], ["none"])
     winner, info = choose(board, best, None, False, cfg)
     assert winner is close and info["picked"] == close.name and "prefer-fast" in info["reason"]
@@ -174,11 +178,45 @@ def test_ensemble_selection_mixes_models_that_err_differently():
     ens = caruana(y, trials, cfg)
     assert ens is not None and len(ens.members) >= 2
     assert abs(sum(w for _, w in ens.members) - 1) < 1e-12
-    from train.search import _cv_score, _fold_ids
+    from train.search import _cv_score, _fold_ids, _fold_values
 
     ids = _fold_ids(y, cfg)
     assert len(ens.folds) == 3
     assert ens.mean("pr_auc") > max(_cv_score(y, t.oof, ids, cfg) for t in trials)
+    # weights chosen without each fold still beat the best member on that fold
+    assert len(ens.nested) == 3
+    best = max(trials, key=lambda t: _cv_score(y, t.oof, ids, cfg))
+    best.folds = [{"pr_auc": v} for v in _fold_values(y, best.oof, ids, cfg)]
+    assert ensemble_wins(ens, best, "pr_auc")
+
+
+def test_an_ensemble_of_copies_does_not_win():
+    rng = np.random.default_rng(1)
+    y = (rng.random(600) < 0.2).astype(int)
+    oof = 1 / (1 + np.exp(-(y + rng.normal(0, 1, 600))))
+    trials = [_candidate(f"m{k}", [0.5], us=1.0, oof=oof + 1e-6 * k) for k in range(3)]
+    for k, t in enumerate(trials):
+        t.trial = k
+    cfg = SearchConfig(["logreg"], ["none"], folds=3)
+    ens = caruana(y, trials, cfg)
+    from train.search import _fold_ids, _fold_values
+
+    if ens is not None:
+        single = trials[0]
+        single.folds = [{"pr_auc": v} for v in _fold_values(y, single.oof, _fold_ids(y, cfg), cfg)]
+        assert not ensemble_wins(ens, single, "pr_auc")
+
+
+def test_fast_ranking_scores_equal_scikit_learns():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from train.search import _ranking_score
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(2000) < 0.1).astype(int)
+    p = np.round(rng.random(2000) * 0.5 + 0.3 * y, 2)  # many ties
+    assert _ranking_score(y, p, "pr_auc") == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    assert _ranking_score(y, p, "roc_auc") == pytest.approx(roc_auc_score(y, p), abs=1e-12)
 
 
 def test_a_learner_that_never_fits_is_dropped_after_three_failures(dataset, monkeypatch):
@@ -193,3 +231,42 @@ def test_a_learner_that_never_fits_is_dropped_after_three_failures(dataset, monk
     assert len(result.trials) == 10 and len(xgb) == 3
     assert all(c.state == "failed" and "no xgboost today" in c.error for c in xgb)
     assert result.winner.learner == "logreg"
+
+
+def test_pairs_that_clearly_lose_on_the_same_folds_get_no_more_trials():
+    from train.search import losing_pairs
+
+    def trial(learner, strategy, scores, number):
+        c = CandidateResult(learner, strategy, trial=number)
+        c.folds = [{"pr_auc": s} for s in scores]
+        return c
+
+    best = trial("xgboost", "none", [0.80, 0.84, 0.82, 0.86], 0)
+    close = trial("lightgbm", "none", [0.81, 0.84, 0.81, 0.85], 1)  # within the noise
+    slightly = trial("xgboost", "smote", [0.79, 0.83, 0.81, 0.85], 2)  # consistent, but small
+    far = trial("logreg", "none", [0.70, 0.75, 0.71, 0.77], 3)
+    results = [best, close, slightly, far]
+    assert losing_pairs(results, "pr_auc") == {("logreg", "none")}
+
+
+def test_a_losing_pair_is_not_run_again(dataset, monkeypatch):
+    import train.search as search
+
+    monkeypatch.setattr(search, "losing_pairs", lambda results, metric: {("logreg", "none")})
+    result = run_search(dataset, config(["logreg", "tree"], ["none"], trials=6, ensemble=False))
+    learners = [c.learner for c in result.trials]
+    assert len(learners) == 6 and learners.count("logreg") == 1  # its first trial only
+
+
+def test_the_ensemble_pool_holds_each_groups_best_before_near_copies():
+    from train.search import _pool
+
+    def trial(learner, score, number):
+        c = CandidateResult(learner, "none", trial=number)
+        c.folds = [{"pr_auc": score}]
+        return c
+
+    copies = [trial("xgboost", 0.90 - 0.001 * k, k) for k in range(12)]
+    other = trial("lightgbm", 0.85, 12)
+    pool = _pool([*copies, other], "pr_auc")
+    assert len(pool) == 10 and pool[:2] == [copies[0], other] and pool[2:] == copies[1:9]

@@ -256,10 +256,19 @@ def ensemble_section(doc: Document, ens: dict) -> None:
         if ens["chosen"]
         else "Not chosen: the single best model is served."
     )
+    nested = ""
+    if isinstance(ens.get("nested_cv_score"), (int, float)) and isinstance(
+        ens.get("gain_se"), (int, float)
+    ):
+        nested = (
+            f" With the weights chosen without each fold, {ens['nested_cv_score']:.4f}: "
+            f"{ens['gain_over_single']:+.4f} on the same folds (SE {ens['gain_se']:.4f}); "
+            "the ensemble is kept only when that gain exceeds its SE."
+        )
     doc.para(
         f"Greedy ensemble selection over the out-of-fold predictions of the best trials: "
         f"{len(ens['members'])} members, CV {ens['metric']} {ens['cv_score']:.4f} against "
-        f"{ens['single_best_cv_score']:.4f} for the single best model. {verdict}"
+        f"{ens['single_best_cv_score']:.4f} for the single best model.{nested} {verdict}"
     )
     members = sorted(ens["members"], key=lambda m: -m["weight"])
     doc.table(

@@ -27,24 +27,24 @@ def ranked_candidates(candidates, metric: str) -> list:
 
 def runner_up(result, metric: str):
     """The best candidate other than the winner, or None."""
-    others = [c for c in ranked_candidates(result.candidates, metric) if c is not result.winner]
+    others = [
+        c
+        for c in ranked_candidates(result.candidates, metric)
+        if c is not result.winner and c.members is None
+    ]
     return others[0] if others else None
 
 
 def runner_up_scores(result, config, candidate) -> np.ndarray:
-    """Test-split probabilities of `candidate` refit on the whole train split."""
-    from train.search import build_pipeline, fit_params
+    """Test-split probabilities of `candidate` refit on the whole train split
+    as the search would refit it (its parameters, rounds and features)."""
+    from train.search import refit
 
     schema = result.model.schema
-    pipe = build_pipeline(
-        schema, candidate.learner, candidate.strategy, config.seed, result.ratio, config.sums
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe.fit(
-            result.X_train,
-            result.y_train,
-            **fit_params(candidate.learner, candidate.strategy, result.y_train),
+        pipe = refit(
+            candidate, schema, result.X_train, result.y_train, config, result.ratio, result.derived
         )
         return pipe.predict_proba(result.X_test[schema.names])[:, 1]
 
@@ -89,21 +89,28 @@ def prf(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[str, np.nd
 
 
 def permutation_importance(model, X: pd.DataFrame, y: np.ndarray, seed: int):
-    """Drop in PR AUC when one column is shuffled; works for every learner."""
+    """Drop in PR AUC when one column is shuffled; works for every learner.
+
+    A column's shuffles are scored in one call (the repeats stacked), since a
+    pipeline's fixed cost per call dominates on a few thousand rows."""
     rng = np.random.default_rng(seed)
     if len(X) > IMPORTANCE_ROWS:
         take = rng.choice(len(X), IMPORTANCE_ROWS, replace=False)
         X, y = X.iloc[take].reset_index(drop=True), y[take]
     base = evaluate.ranking_metrics(y, model.predict_proba(X))["pr_auc"]
+    stacked = pd.concat([X] * IMPORTANCE_REPEATS, ignore_index=True)
+    n = len(X)
     rows = []
     for name in model.schema.names:
-        drops = []
-        for _ in range(IMPORTANCE_REPEATS):
-            shuffled = X.copy()
-            shuffled[name] = rng.permutation(shuffled[name].to_numpy())
-            drops.append(
-                base - evaluate.ranking_metrics(y, model.predict_proba(shuffled))["pr_auc"]
-            )
+        shuffled = stacked.copy()
+        shuffled[name] = np.concatenate(
+            [rng.permutation(X[name].to_numpy()) for _ in range(IMPORTANCE_REPEATS)]
+        )
+        p = model.predict_proba(shuffled)
+        drops = [
+            base - evaluate.ranking_metrics(y, p[r * n : (r + 1) * n])["pr_auc"]
+            for r in range(IMPORTANCE_REPEATS)
+        ]
         rows.append((name, float(np.mean(drops)), float(np.std(drops))))
     rows.sort(key=lambda r: r[1])
     return rows, base
