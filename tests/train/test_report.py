@@ -99,7 +99,9 @@ def searched(tmp_path_factory):
     data = tmp_path_factory.mktemp("data") / "customers.csv"
     make_frame(n=400, seed=5).to_csv(data, index=False)
     dataset = load_dataset(str(data), "y")
-    config = SearchConfig(learners=["logreg"], strategies=["none", "undersample"], folds=2)
+    config = SearchConfig(
+        learners=["logreg"], strategies=["none", "undersample"], folds=2, trials=4
+    )
     return dataset, config, run_search(dataset, config)
 
 
