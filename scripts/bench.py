@@ -965,8 +965,8 @@ def markdown(f: dict, command: str) -> str:
             )
     lines += [
         "",
-        "X-Ray is off here; with active tracing the Powertools Tracer adds the",
-        "aws_xray_sdk import to the function's init.",
+        "X-Ray is off here. With tracing active the API path still imports no",
+        "aws_xray_sdk: the S3 path creates the tracer on its first event.",
         "",
         *_rie_section(f.get("cold_start_rie")),
         "## 4. Deployment size",
