@@ -27,8 +27,9 @@ COPY --chmod=0644 artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
 # 20 ms). pip has already compiled the packages it installed.
 RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/lambda_fn"
 
-# numpy's OpenBLAS starts a thread pool at import, about 60 ms of every cold
-# start; serving does no linear algebra (onnxruntime keeps its own threads).
+# numpy's OpenBLAS starts a thread pool at import, which slows every cold start
+# when the CPU is busy (docs/deploy.md); serving does no linear algebra
+# (onnxruntime keeps its own threads).
 ENV OPENBLAS_NUM_THREADS=1
 
 CMD ["lambda_fn.app.handler"]

@@ -306,17 +306,7 @@ class Emulator:
             "awslambdaric",
             HANDLER,
         ]
-        environment = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(task.parent),
-            "LAMBDA_TASK_ROOT": str(task),
-            "LAMBDA_RUNTIME_DIR": str(runtime),
-            "PYTHONPATH": f"{task}:{runtime}",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            **image_environment(),
-            **FUNCTION_ENV,
-            **env,
-        }
+        environment = function_environment(task, runtime, env)
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command, cwd=task, env=environment, stdout=self._log, stderr=subprocess.STDOUT
@@ -542,6 +532,61 @@ def cold_starts(model: Path, starts: int, tracing: bool) -> list[float]:
     return inits
 
 
+def function_environment(task: Path, runtime: Path, env: dict) -> dict[str, str]:
+    """The function's environment: the image's ENV lines, the template's and
+    Lambda's variables, then `env` (a None value removes a variable)."""
+    environment = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(task.parent),
+        "LAMBDA_TASK_ROOT": str(task),
+        "LAMBDA_RUNTIME_DIR": str(runtime),
+        "PYTHONPATH": f"{task}:{runtime}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **image_environment(),
+        **FUNCTION_ENV,
+        **env,
+    }
+    return {k: v for k, v in environment.items() if v is not None}
+
+
+# What init imports, in order; each step's time excludes what earlier steps loaded.
+IMPORT_STEPS = (
+    ("runtime client", "awslambdaric.bootstrap"),
+    ("numpy", "numpy"),
+    ("onnxruntime", "onnxruntime"),
+    ("Powertools Logger", "aws_lambda_powertools"),
+    ("handler modules + model load", "lambda_fn.app"),
+)
+
+
+def import_times(model: Path, starts: int, unset: tuple[str, ...] = ()) -> dict[str, list[float]]:
+    """Milliseconds of each IMPORT_STEPS import in `starts` fresh processes, as
+    the function's user, in the task root, with the function's environment."""
+    user = unprivileged_user()
+    python = function_python(user)
+    code = "import time, json\nt = [time.perf_counter()]\n"
+    for _, module in IMPORT_STEPS:
+        code += f"import {module}\nt.append(time.perf_counter())\n"
+    code += "print(json.dumps([(b - a) * 1000 for a, b in zip(t, t[1:])]))\n"
+    times: dict[str, list[float]] = {name: [] for name, _ in IMPORT_STEPS}
+    with task_root(model) as (base, task, runtime):
+        env = function_environment(task, runtime, dict.fromkeys(unset))
+        for _ in range(starts):
+            run = subprocess.run(
+                [*as_user(user), "/bin/sh", "-c", 'exec "$0" "$@"', python, "-c", code],
+                cwd=task,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if run.returncode != 0:
+                raise RieError(f"importing the handler failed: {run.stderr[-1500:]}")
+            for (name, _), ms in zip(IMPORT_STEPS, json.loads(run.stdout), strict=True):
+                times[name].append(ms)
+    return times
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model.onnx")
@@ -555,10 +600,38 @@ def main(argv=None) -> int:
         metavar="N",
         help="instead of the checks: INIT of N fresh starts, tracing on and off (medians)",
     )
+    p.add_argument(
+        "--import-times",
+        type=int,
+        metavar="N",
+        help="instead of the checks: where init goes, import by import (medians of N processes)",
+    )
+    p.add_argument(
+        "--unset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --import-times: without this variable of the image's environment",
+    )
     args = p.parse_args(argv)
     if not args.model.exists():
         print(f"error: no model at {args.model}; run `make export` first", file=sys.stderr)
         return 2
+    if args.import_times:
+        import statistics
+
+        try:
+            times = import_times(args.model, args.import_times, tuple(args.unset))
+        except RieError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        without = f", without {', '.join(args.unset)}" if args.unset else ""
+        print(f"imports as the function's user, median of {args.import_times} processes{without}:")
+        for name, ms in times.items():
+            print(f"  {name:30} {statistics.median(ms):6.1f} ms (min {min(ms):.1f})")
+        total = [sum(step) for step in zip(*times.values(), strict=True)]
+        print(f"  {'total':30} {statistics.median(total):6.1f} ms")
+        return 0
     if args.cold_starts:
         import statistics
 

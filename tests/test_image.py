@@ -119,7 +119,7 @@ def test_the_image_ships_the_handlers_bytecode_compiled_after_copying_it(tmp_pat
 
 
 def test_the_image_keeps_numpys_blas_to_one_thread_and_the_emulator_runs_with_it():
-    """OpenBLAS's thread pool costs about 60 ms of cold start; serving does no linear algebra."""
+    """OpenBLAS's thread pool slows cold starts on a busy CPU; serving does no linear algebra."""
     assert invoke_rie.image_environment()["OPENBLAS_NUM_THREADS"] == "1"
 
 

@@ -79,3 +79,11 @@ def test_the_runtime_reports_init_and_durations(report):
 def test_every_log_line_carries_the_invocation_context(report):
     (context,) = [a for a in report.answers if a.name == "log context"]
     assert context.ok, context.detail
+
+
+def test_init_can_be_timed_import_by_import_as_the_functions_user(marketing_model):
+    model, _ = marketing_model
+    times = invoke_rie.import_times(model, starts=2, unset=("OPENBLAS_NUM_THREADS",))
+    assert list(times) == [name for name, _ in invoke_rie.IMPORT_STEPS]
+    assert all(len(ms) == 2 and all(m > 0 for m in ms) for ms in times.values())
+    assert invoke_rie.main(["--model", str(model), "--import-times", "1"]) == 0
