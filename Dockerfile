@@ -23,8 +23,8 @@ RUN pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt \
 COPY --chmod=0755 lambda_fn/ ${LAMBDA_TASK_ROOT}/lambda_fn/
 COPY --chmod=0644 artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
 # Lambda's file system is read-only, so Python cannot cache the handler's
-# bytecode there: compiled here, or every cold start compiles it again (about
-# 20 ms). pip has already compiled the packages it installed.
+# bytecode there: compiled here, or every cold start compiles it again. pip
+# has already compiled the packages it installed.
 RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/lambda_fn"
 
 # numpy's OpenBLAS starts a thread pool at import, which slows every cold start

@@ -125,7 +125,7 @@ ROUTES = {
     "/health": ("GET", "health"),
     "/openapi.json": ("GET", "openapi"),
 }
-ROUTE_LIST = "POST /predict, GET /schema, GET /health, GET /openapi.json"
+ROUTE_LIST = ", ".join(f"{method} {path}" for path, (method, _) in ROUTES.items())
 
 
 def respond(request: Request, model: Model, config: Config) -> tuple[str, Outcome]:

@@ -253,6 +253,13 @@ def as_user(user: pwd.struct_passwd | None) -> list[str]:
     return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
 
 
+def python_as(user: pwd.struct_passwd | None, python: str, *args: str) -> list[str]:
+    """The command that runs `python args` as `user`. Through a shell: setpriv's
+    own exec still has root's capabilities, the emulator's exec of the runtime
+    (and this shell's) does not."""
+    return [*as_user(user), "/bin/sh", "-c", 'exec "$0" "$@"', python, *args]
+
+
 def function_python(user: pwd.struct_passwd | None) -> str:
     """An interpreter of this Python's version that the function's user may run.
 
@@ -263,18 +270,8 @@ def function_python(user: pwd.struct_passwd | None) -> str:
     candidates = [os.path.realpath(sys.executable), shutil.which(f"python{version}") or ""]
     candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
     for python in dict.fromkeys(c for c in candidates if c):
-        # Through a shell: setpriv's own exec still has root's capabilities,
-        # the emulator's exec of the runtime does not.
         probe = subprocess.run(
-            [
-                *as_user(user),
-                "/bin/sh",
-                "-c",
-                'exec "$0" "$@"',
-                python,
-                "-c",
-                "import sys; print(sys.version_info[:2])",
-            ],
+            python_as(user, python, "-c", "import sys; print(sys.version_info[:2])"),
             capture_output=True,
             text=True,
             timeout=60,
@@ -573,7 +570,7 @@ def import_times(model: Path, starts: int, unset: tuple[str, ...] = ()) -> dict[
         env = function_environment(task, runtime, dict.fromkeys(unset))
         for _ in range(starts):
             run = subprocess.run(
-                [*as_user(user), "/bin/sh", "-c", 'exec "$0" "$@"', python, "-c", code],
+                python_as(user, python, "-c", code),
                 cwd=task,
                 env=env,
                 capture_output=True,
