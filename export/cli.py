@@ -145,7 +145,7 @@ def _pipelines(model) -> list:
 def derived_metadata(model) -> dict:
     """Derived features the graph computes from the raw inputs (sums keep the
     format older readers know: name -> parts), and an ensemble's members."""
-    sums, indicators = {}, {}
+    sums, indicators, dates = {}, {}, {}
     for pipeline in _pipelines(model):
         derive = dict(pipeline.steps).get("derive")
         if derive is None:
@@ -153,7 +153,10 @@ def derived_metadata(model) -> dict:
         sums.update({n: list(p) for n, p in derive.sums})
         indicators.update({n: {"column": c, "is": "missing"} for n, c in derive.missing})
         indicators.update({n: {"column": c, "equals": v} for n, c, v in derive.sentinels})
+        dates.update({n: {"month": m, "day": d} for n, m, d, _ in getattr(derive, "dates", ())})
     doc = {"derived_features": sums, "derived_indicators": indicators}
+    if dates:
+        doc["derived_dates"] = dates
     if getattr(model, "members", None):
         doc["ensemble"] = [
             {"name": m.name, "learner": m.learner, "strategy": m.strategy, "weight": m.weight}

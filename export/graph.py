@@ -234,12 +234,14 @@ def _derived_names(derive) -> list[str]:
         [n for n, _ in derive.sums]
         + [n for n, _ in getattr(derive, "missing", ())]
         + [n for n, _, _ in getattr(derive, "sentinels", ())]
+        + [n for n, _, _, _ in getattr(derive, "dates", ())]
     )
 
 
 def _add_derived(g: onnx.GraphProto, derive) -> None:
     """The derived features as nodes in front: the same float32 operations as
-    train.features.DerivedFeatures (sums left to right, IsNaN, Equal)."""
+    train.features.DerivedFeatures (sums left to right, IsNaN, Equal, and a
+    LabelEncoder from the month values seen in training, NaN for any other)."""
     derived = set(_derived_names(derive))
     if not derived:
         return
@@ -264,6 +266,21 @@ def _add_derived(g: onnx.GraphProto, derive) -> None:
             helper.make_node("Equal", [column, const], [f"{name}__bool"]),
             helper.make_node("Cast", [f"{name}__bool"], [name], to=TensorProto.FLOAT),
         ]
+    for name, month, day, lookup in getattr(derive, "dates", ()):
+        start = name if day is None else f"{name}__start"
+        nodes.append(
+            helper.make_node(
+                "LabelEncoder",
+                [month],
+                [start],
+                domain="ai.onnx.ml",
+                keys_strings=[value for value, _ in lookup],
+                values_floats=[offset for _, offset in lookup],
+                default_float=float("nan"),
+            )
+        )
+        if day is not None:
+            nodes.append(helper.make_node("Add", [start, day], [name]))
     existing = list(g.node)
     del g.node[:]
     g.node.extend(nodes + existing)

@@ -67,7 +67,7 @@ def measure(args) -> int:
     X, _, y, _ = train_test_split(ds.X, ds.y, test_size=0.2, stratify=ds.y, random_state=42)
     X = X.reset_index(drop=True)
     schema = train_schema(ds.schema, X)
-    derived = discover(X, y, schema.numeric, schema.names)
+    derived = discover(X, y, schema.numeric, schema.names, schema.categorical)
     print(
         f"{len(y):,} training rows, {os.cpu_count()} cores, load average "
         + " ".join(f"{v:.2f}" for v in os.getloadavg())

@@ -49,7 +49,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from lambda_fn.schema import CATEGORICAL, Feature, Schema
 from train import evaluate, leaderboard
 from train.data import Dataset, UsageError
-from train.features import DerivedFeatures, DerivedSpec, discover
+from train.features import DerivedSpec, discover
 from train.models import (
     EARLY_STOPPING_ROUNDS,
     LEARNERS,
@@ -288,9 +288,7 @@ def build_pipeline(
     prep = ColumnTransformer(transformers, sparse_threshold=0.0, remainder="drop")
     steps: list[tuple[str, object]] = [("prep", prep)]
     if derived:
-        steps.insert(
-            0, ("derive", DerivedFeatures(derived.sums, derived.missing, derived.sentinels))
-        )
+        steps.insert(0, ("derive", derived.transformer()))
     sampler = build_sampler(strategy, len(numeric), [len(f.categories) for f in cat_features], seed)
     if sampler is not None:
         steps.append(("sampler", sampler))
@@ -1050,7 +1048,9 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
     ratio = float((y_train == 0).sum()) / max(int(y_train.sum()), 1)
     taken = schema.names + [n for n, _ in config.sums]
     derived_auto = (
-        discover(X_train, y_train, schema.numeric, taken) if config.auto_features else DerivedSpec()
+        discover(X_train, y_train, schema.numeric, taken, schema.categorical)
+        if config.auto_features
+        else DerivedSpec()
     )
 
     started = time.perf_counter()

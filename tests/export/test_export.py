@@ -6,6 +6,7 @@ import json
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pandas as pd
 import pytest
 
 from export.cli import run as export_run
@@ -187,7 +188,7 @@ def test_an_ensemble_is_one_graph_within_the_parity_bar(csv_path, tmp_path):
     X, y = data.X.iloc[:450], data.y[:450]
     X_test = data.X.iloc[450:].reset_index(drop=True)
     schema = train_schema(data.schema, X)
-    derived = discover(X, y, schema.numeric, schema.names)
+    derived = discover(X, y, schema.numeric, schema.names, schema.categorical)
     members = []
     for name, learner, strategy, weight in [
         ("a", "logreg", "none", 0.25),
@@ -209,3 +210,46 @@ def test_an_ensemble_is_one_graph_within_the_parity_bar(csv_path, tmp_path):
 
     described = derived_metadata(model)
     assert [m["weight"] for m in described["ensemble"]] == [0.25, 0.5, 0.25]
+
+
+@pytest.mark.parametrize("learner", ["logreg", "lightgbm", "xgboost", "rf"])
+def test_calendar_dates_are_computed_inside_the_graph(learner, tmp_path):
+    """Month names and a day of the month: a LabelEncoder and an Add in front
+    of the model; unseen and missing months are missing on both sides."""
+    from export import graph as G
+    from export import parity
+    from export.cli import derived_metadata
+    from train.data import load_dataset
+    from train.features import discover
+    from train.search import TrainedModel, build_pipeline, train_schema
+
+    rng = np.random.default_rng(3)
+    n = 800
+    months = np.array(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct"])
+    frame = pd.DataFrame(
+        {
+            "month": rng.choice(months, n),
+            "day": rng.integers(1, 32, n).astype(float),
+            "calls": rng.poisson(2, n).astype(float),
+        }
+    )
+    season = np.isin(frame["month"], ["mar", "sep", "oct"])
+    frame["y"] = np.where(season & (rng.random(n) < 0.5) | (rng.random(n) < 0.05), "yes", "no")
+    path = tmp_path / "calendar.csv"
+    frame.to_csv(path, index=False)
+    data = load_dataset(str(path), "y", positive="yes")
+    X, y = data.X.iloc[:600].reset_index(drop=True), data.y[:600]
+    X_test = data.X.iloc[600:].reset_index(drop=True)
+    schema = train_schema(data.schema, X)
+    derived = discover(X, y, schema.numeric, schema.names, schema.categorical)
+    assert derived.dates, derived.describe()
+    pipe = build_pipeline(schema, learner, "none", 0, 7.0, derived=derived).fit(X, y)
+    model = TrainedModel(pipe, learner, "none", 0.3, None, schema)
+    proto = G.build_graph(model)
+    assert [i.name for i in proto.graph.input] == schema.names
+    assert {"LabelEncoder", "Add"} <= {node.op_type for node in proto.graph.node}
+    report = parity.check(proto.SerializeToString(), model, X_test)
+    assert report["passed"], report["worst_row"]
+    assert derived_metadata(model)["derived_dates"] == {
+        "month day as day of year": {"month": "month", "day": "day"}
+    }
