@@ -121,15 +121,16 @@ def cli_has_budget(python: str) -> bool:
     return "--budget" in out.stdout
 
 
-def cli_has_jobs(python: str) -> bool:
+def cli_flags(python: str) -> set[str]:
+    """Which of --jobs and --workers this checkout's `python -m train` takes."""
     out = subprocess.run(
         [python, "-m", "train", "--help"], capture_output=True, text=True, cwd=ROOT, check=False
     )
-    return "--jobs" in out.stdout
+    return {flag for flag in ("--jobs", "--workers") if flag in out.stdout}
 
 
 def project_command(
-    python, data, name, out, budget, seed, test_size, has_budget, jobs=None
+    python, data, name, out, budget, seed, test_size, has_budget, jobs=None, workers=None
 ) -> list[str]:
     spec = DATASETS[name]
     cmd = [python, "-m", "train", "--data", str(data), "--target", spec["target"]]
@@ -142,6 +143,8 @@ def project_command(
         cmd += ["--budget", f"{budget:g}"]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
     return cmd
 
 
@@ -322,6 +325,7 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
     rows = []
     if "project" in args.tools:
         out = where / "project"
+        flags = cli_flags(sys.executable)
         cmd = project_command(
             sys.executable,
             path,
@@ -331,7 +335,8 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
             args.seed,
             args.test_size,
             has_budget,
-            args.jobs if cli_has_jobs(sys.executable) else None,
+            args.jobs if "--jobs" in flags else None,
+            args.workers if "--workers" in flags else None,
         )
         print(f"{name}: project: {shlex.join(cmd)}", flush=True)
         with CpuMeter() as cpu:
@@ -356,7 +361,7 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
         write_parts(folder, X_train, y_train, folds, X_test, dataset.schema)
         cmd = [args.flaml_python, str(ROOT / "scripts" / "flaml_fit.py"), "--dir", str(folder)]
         cmd += ["--budget", f"{args.budget:g}", "--metric", args.flaml_metric]
-        cmd += ["--seed", str(args.seed), "--n-jobs", str(args.jobs)]
+        cmd += ["--seed", str(args.seed), "--n-jobs", str(flaml_threads(args))]
         print(f"{name}: FLAML: {shlex.join(cmd)}", flush=True)
         with CpuMeter() as cpu:
             wall = _run(cmd, f"{name}: FLAML")
@@ -397,6 +402,11 @@ def bench_dataset(name, path, args, has_budget) -> list[dict]:
     return rows
 
 
+def flaml_threads(args) -> int:
+    """FLAML fits one configuration at a time: it gets the project's cores as threads."""
+    return args.jobs * args.workers
+
+
 def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
     notes = []
     project = [r for r in rows if r["tool"] == "project"]
@@ -408,7 +418,9 @@ def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
         notes.append(
             (
                 f"Project: `python -m train --budget {args.budget:g} --jobs {args.jobs} "
-                "--no-report` in the main .venv (the report is not part of the search)"
+                f"--workers {args.workers} --no-report` in the main .venv ({args.workers} CV "
+                f"folds side by side, {args.jobs} thread(s) each; the report is not part of "
+                "the search)"
                 if has_budget
                 else "Project: this `python -m train` has no `--budget` option yet, so it ran "
                 "with its defaults (the quick preset) and `--no-report`; its time is not held "
@@ -427,8 +439,8 @@ def build_notes(args, has_budget: bool, rows: list[dict]) -> list[str]:
         notes.append(
             f"FLAML {', '.join(versions)} (requirements/flaml.txt, .venv-flaml): "
             f"`AutoML().fit(task='classification', time_budget={args.budget:g}, "
-            f"metric='{args.flaml_metric}', seed={args.seed}, n_jobs={args.jobs})` on the "
-            "train part (the same threads per fit as the project's); best "
+            f"metric='{args.flaml_metric}', seed={args.seed}, n_jobs={flaml_threads(args)})` "
+            "on the train part (as many cores as the project's folds use); best "
             f"learner: {winners}. Its F1 is at the threshold that maximises F1 on out-of-fold "
             f"probabilities of the train part ({THRESHOLD_FOLDS} stratified folds, the best "
             "configuration refit on each with `retrain_from_log`); the test part is only "
@@ -475,7 +487,14 @@ def main(argv=None) -> int:
         "--jobs",
         type=int,
         default=1,
-        help="threads for each tool's fits: the project's --jobs and FLAML's n_jobs (default 1)",
+        help="threads per fit of the project's search (its --jobs; default 1)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="the project's CV folds side by side (its --workers; default: every core this "
+        "process may use); FLAML's n_jobs is jobs x workers, the same cores",
     )
     p.add_argument("--test-size", type=float, default=0.2)
     p.add_argument("--runs", default="runs/bench-quality", help="folder for both tools' runs")
@@ -532,6 +551,7 @@ def main(argv=None) -> int:
         "flaml_metric": args.flaml_metric,
         "project_budget_flag": has_budget,
         "jobs": args.jobs,
+        "workers": args.workers,
         "cpus": os.cpu_count(),
         "notes": build_notes(args, has_budget, rows),
         "rows": rows,

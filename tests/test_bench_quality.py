@@ -159,7 +159,9 @@ def test_flaml_runs_on_the_telecom_split_for_a_few_seconds(tmp_path):
 
 
 def test_notes_say_what_ran_and_how_shared_the_machine_was():
-    args = type("Args", (), {"budget": 120.0, "flaml_metric": "ap", "seed": 42, "jobs": 1})
+    args = type(
+        "Args", (), {"budget": 120.0, "flaml_metric": "ap", "seed": 42, "jobs": 1, "workers": 2}
+    )
     detail = {"flaml_version": "2.7.0", "best_estimator": "lgbm", "fit_seconds": 121.0}
     rows = [
         {"dataset": "telecom", "tool": "project", "others_cpu_share": 0.4}
@@ -169,7 +171,7 @@ def test_notes_say_what_ran_and_how_shared_the_machine_was():
     ]
     project, flaml, machine = bench_quality.build_notes(args, False, rows)
     assert "has no `--budget` option yet" in project and "telecom xgboost + none" in project
-    assert "time_budget=120" in flaml and "n_jobs=1" in flaml
+    assert "time_budget=120" in flaml and "n_jobs=2" in flaml  # the project's two fold threads
     assert "telecom lgbm (fit 121 s, threshold refits 9 s)" in flaml
     assert "took 40%–70% of the CPU" in machine and "tilts this comparison" in machine
     quiet = [r | {"others_cpu_share": 0.01} for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -157,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         "default 1: on a shared machine, threads that wait for a busy core make fits "
         "many times slower)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="CV folds fitted side by side on threads (default: the cores this process may "
+        "use, divided by --jobs)",
+    )
     p.add_argument("--folds", type=int, default=5, help="CV folds (default: 5)")
     p.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
@@ -176,6 +184,13 @@ def _names(text: str | None, known: list[str], flag: str) -> list[str] | None:
     if unknown:
         raise UsageError(f"unknown {flag[2:-1]} {unknown[0]!r}; choose from {', '.join(known)}")
     return list(dict.fromkeys(names))
+
+
+def default_workers(jobs: int) -> int:
+    """Folds side by side: every core this process may use, each fit on `jobs` threads."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    per_fit = cores if jobs == -1 else jobs
+    return max(1, (cores or 1) // max(per_fit, 1))
 
 
 def _check_out(out: Path) -> None:
@@ -246,6 +261,8 @@ def run(argv: list[str]) -> int:
         raise UsageError("--budget must be a positive number of seconds")
     if args.jobs == 0 or args.jobs < -1:
         raise UsageError("--jobs must be a positive number of threads, or -1 for all cores")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be a positive number of threads")
     if args.folds < 2:
         raise UsageError("--folds must be at least 2")
     if not 0.05 <= args.test_size <= 0.5:
@@ -304,6 +321,7 @@ def run(argv: list[str]) -> int:
         ensemble=args.ensemble,
         prefer_fast=args.prefer_fast,
         jobs=args.jobs,
+        workers=args.workers or default_workers(args.jobs),
     )
     progress_factory = None
     if not args.no_progress:

@@ -52,6 +52,7 @@ class Learner:
     early_stopping: bool = False  # a booster: fit with an eval set, refit with its rounds
     threaded: bool = False  # takes n_jobs (the search's `jobs`)
     start: dict | None = None  # the search's first trial (None: the defaults above)
+    parallel_folds: bool = True  # CV folds may fit on threads side by side
 
 
 def _logreg(seed, weighted, ratio, params=None):
@@ -308,7 +309,16 @@ LEARNERS: dict[str, Learner] = {
             early_stopping=True,
             threaded=True,
         ),
-        Learner("keras", "fully connected Keras network", _keras, True, PARAM, space=_keras_space),
+        # TensorFlow keeps global state (seeds, graphs): its folds fit one at a time.
+        Learner(
+            "keras",
+            "fully connected Keras network",
+            _keras,
+            True,
+            PARAM,
+            space=_keras_space,
+            parallel_folds=False,
+        ),
         Learner("tree", "decision tree", _tree, False, PARAM, default=False, space=_tree_space),
         Learner(
             "adaboost",

@@ -33,8 +33,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -99,6 +101,7 @@ class SearchConfig:
     prefer_fast: bool = True
     measure_cost: bool = True  # ONNX size and onnxruntime time of each candidate
     jobs: int = 1  # threads per fit of a threaded learner (boosters, random forest); -1 = all
+    workers: int = 1  # CV folds fitted side by side, on threads
 
 
 @dataclass
@@ -354,13 +357,15 @@ def _eval_weights(y_train_seen: np.ndarray, weighted: bool, y_val: np.ndarray) -
 
 
 def fit_early_stopped(
-    pipeline: Pipeline, X, y, learner: str, strategy: str, seed: int, deadline=None
+    pipeline: Pipeline, X, y, learner: str, strategy: str, seed: int, deadline=None, cancel=None
 ) -> int:
     """Fit a booster pipeline, stopping on an inner validation part of (X, y).
 
     Preprocessing and the resampler are fitted on the rest only; the inner
-    part is transformed, never resampled. Boosting also stops at `deadline`
-    (the caller then drops the trial). Returns the rounds kept."""
+    part is transformed, never resampled. Boosting also stops at `deadline`,
+    or once the `cancel` event is set (the caller then drops the trial).
+    Returns the rounds kept."""
+    cut = _Cutoff(deadline, cancel)
     split = StratifiedShuffleSplit(n_splits=1, test_size=INNER_VALIDATION, random_state=seed)
     fit_idx, val_idx = next(split.split(np.zeros(len(y)), y))
     X_fit, y_fit = X.iloc[fit_idx], y[fit_idx]
@@ -382,10 +387,10 @@ def fit_early_stopped(
             import lightgbm
 
             callbacks = [lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)]
-            if deadline is not None:
+            if cut:
 
                 def stop_at_deadline(env):
-                    if time.perf_counter() > deadline:
+                    if cut.reached():
                         raise lightgbm.callback.EarlyStopException(
                             env.iteration, env.evaluation_result_list
                         )
@@ -400,23 +405,40 @@ def fit_early_stopped(
                 **extra,
             )
             return int(model.best_iteration_ or model.n_estimators)
-        if deadline is not None:
-            model.set_params(callbacks=[_XGBDeadline(deadline)])
+        if cut:
+            model.set_params(callbacks=[_XGBDeadline(cut)])
         model.fit(
             Xt, yt, eval_set=[(Xv, y_val)], sample_weight_eval_set=[w_val], verbose=False, **extra
         )
         model.set_params(callbacks=None)
-        if deadline is not None and time.perf_counter() > deadline:
+        if cut.reached():
             raise _Stop("out of budget")  # cut short, perhaps before a best round was kept
         return int(model.best_iteration) + 1
 
 
-def _XGBDeadline(deadline):
+@dataclass
+class _Cutoff:
+    """When a fit should give up: the search's deadline, or its trial was
+    pruned while this fold was still fitting on another thread."""
+
+    deadline: float | None = None
+    cancel: threading.Event | None = None
+
+    def __bool__(self) -> bool:
+        return self.deadline is not None or self.cancel is not None
+
+    def reached(self) -> bool:
+        return (self.deadline is not None and time.perf_counter() > self.deadline) or (
+            self.cancel is not None and self.cancel.is_set()
+        )
+
+
+def _XGBDeadline(cut: _Cutoff):
     from xgboost.callback import TrainingCallback
 
     class Deadline(TrainingCallback):
         def after_iteration(self, model, epoch, evals_log):
-            return time.perf_counter() > deadline
+            return cut.reached()
 
     return Deadline()
 
@@ -456,9 +478,14 @@ def cross_validate(
     splits=None,
     trial=None,
     deadline=None,
+    pool: ThreadPoolExecutor | None = None,
 ):
     """CV one candidate. With an optuna `trial`, report the running fold score
-    after each fold and stop when it is pruned or past `deadline`."""
+    after each fold and stop when it is pruned or past `deadline`.
+
+    With a thread `pool`, folds fit side by side (learners that allow it);
+    their results are still taken in fold order, so pruning, and so the whole
+    search, decides exactly as it does one fold at a time."""
     result = CandidateResult(learner, strategy, params=dict(params or {}))
     spec = LEARNERS[learner]
     if splits is None:
@@ -472,31 +499,49 @@ def cross_validate(
     if spec.early_stopping:
         build_params["early_stopping"] = True
     build_params.update(threads(learner, config.jobs))
-    started = time.perf_counter()
-    try:
-        for k, (fit_idx, val_idx) in enumerate(splits):
-            pipe = build_pipeline(
-                schema,
-                learner,
-                strategy,
-                config.seed,
-                ratio,
-                config.sums,
-                params=build_params,
-                derived=derived,
+    cancel = threading.Event()
+
+    def fit_fold(fit_idx, val_idx):
+        if cancel.is_set():
+            raise _Stop("pruned")
+        fit_started = time.perf_counter()
+        pipe = build_pipeline(
+            schema,
+            learner,
+            strategy,
+            config.seed,
+            ratio,
+            config.sums,
+            params=build_params,
+            derived=derived,
+        )
+        y_fit = y[fit_idx]
+        kept = None
+        if spec.early_stopping:
+            kept = fit_early_stopped(
+                pipe, X.iloc[fit_idx], y_fit, learner, strategy, config.seed, deadline, cancel
             )
-            y_fit = y[fit_idx]
-            if spec.early_stopping:
-                rounds.append(
-                    fit_early_stopped(
-                        pipe, X.iloc[fit_idx], y_fit, learner, strategy, config.seed, deadline
-                    )
-                )
-                if deadline is not None and time.perf_counter() > deadline:
-                    raise _Stop("out of budget")
-            else:
-                _fit_quietly(pipe, X.iloc[fit_idx], y_fit, **fit_params(learner, strategy, y_fit))
-            oof[val_idx] = _predict_quietly(pipe, X.iloc[val_idx])
+            if deadline is not None and time.perf_counter() > deadline:
+                raise _Stop("out of budget")
+        else:
+            _fit_quietly(pipe, X.iloc[fit_idx], y_fit, **fit_params(learner, strategy, y_fit))
+        predicted = _predict_quietly(pipe, X.iloc[val_idx])
+        return pipe, kept, predicted, time.perf_counter() - fit_started
+
+    if pool is not None and spec.parallel_folds:
+        futures = [pool.submit(fit_fold, *split) for split in splits]
+        outcomes = [future.result for future in futures]
+    else:
+        futures = []
+        outcomes = [lambda split=split: fit_fold(*split) for split in splits]
+    seconds = []
+    try:
+        for k, ((_, val_idx), outcome) in enumerate(zip(splits, outcomes, strict=True)):
+            pipe, kept, predicted, fold_seconds = outcome()  # in fold order, whoever fits it
+            seconds.append(fold_seconds)
+            if kept is not None:
+                rounds.append(kept)
+            oof[val_idx] = predicted
             fold_ids[val_idx] = k
             if k == 0:
                 result.sample_pipeline = pipe
@@ -521,7 +566,11 @@ def cross_validate(
         result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         result.sample_pipeline = None
         return result
-    result.fit_seconds = (time.perf_counter() - started) / len(splits)
+    finally:
+        cancel.set()  # folds still queued or fitting for a stopped trial give up
+        for future in futures:
+            future.cancel()
+    result.fit_seconds = float(np.mean(seconds))
     result.oof = oof
     result.rounds = int(round(np.mean(rounds))) if rounds else None
     result.threshold = evaluate.choose_threshold(y, oof, config.objective)
@@ -654,68 +703,78 @@ def run_trials(schema, X, y, config: SearchConfig, ratio, derived_auto: DerivedS
     banned: set[str] = set()  # learners that failed MAX_FAILURES times and never fitted
     losing: set[tuple[str, str]] = set()  # pairs that clearly lose (see losing_pairs)
     rejected = 0
-    while len(banned) < len(config.learners):
-        n = len(results)
-        if config.trials is not None and n >= config.trials:
-            break
-        if (
-            deadline is not None
-            and time.perf_counter() >= deadline
-            and any(r.state == "complete" for r in results)
-        ):
-            break
-        trial = study.ask()
-        learner, strategy, features, params = _suggest(
-            trial, config, has_derived, defaults=n < len(pairs)
-        )
-        # Not run, not counted. Told as pruned, not failed: TPE ranks a pruned
-        # trial with no score below every scored one and so learns to avoid the
-        # region, where it ignores failed trials and would propose it again and
-        # again (thousands of times in a toy study, against 8).
-        if learner in banned:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            continue
-        if (learner, strategy) in losing and rejected < MAX_REJECTIONS:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            rejected += 1
-            continue
-        rejected = 0
-        progress.describe(f"trial {n} {learner}/{strategy}")
-        may_stop = deadline if any(r.state == "complete" for r in results) else None
-        result = cross_validate(
-            schema,
-            X,
-            y,
-            learner,
-            strategy,
-            config,
-            ratio,
-            params=params,
-            derived=specs[features],
-            splits=splits,
-            trial=trial,
-            deadline=may_stop,
-        )
-        result.trial = trial.number
-        result.features = features
-        result.elapsed_seconds = time.perf_counter() - started
-        score = result.mean(config.metric)
-        if result.state == "complete":
-            study.tell(trial, score)
-            if leaderboard.is_better(score, best, config.metric):
-                best = score
-        elif result.state == "pruned":
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            failures[learner] = failures.get(learner, 0) + 1
-            fitted = any(r.learner == learner and r.state != "failed" for r in results)
-            if failures[learner] >= MAX_FAILURES and not fitted:
-                banned.add(learner)
-        results.append(result)
-        losing = losing_pairs(results, config.metric)
-        _drop_unneeded_pipelines(results, config.metric)
-        progress.trial_done(len(results), best)
+    pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
+    try:
+        with warnings.catch_warnings():
+            # One filter for every fold thread: catch_warnings inside threads
+            # races on the process-wide filter list.
+            warnings.simplefilter("ignore")
+            while len(banned) < len(config.learners):
+                n = len(results)
+                if config.trials is not None and n >= config.trials:
+                    break
+                if (
+                    deadline is not None
+                    and time.perf_counter() >= deadline
+                    and any(r.state == "complete" for r in results)
+                ):
+                    break
+                trial = study.ask()
+                learner, strategy, features, params = _suggest(
+                    trial, config, has_derived, defaults=n < len(pairs)
+                )
+                # Not run, not counted. Told as pruned, not failed: TPE ranks a pruned
+                # trial with no score below every scored one and so learns to avoid the
+                # region, where it ignores failed trials and would propose it again and
+                # again (thousands of times in a toy study, against 8).
+                if learner in banned:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    continue
+                if (learner, strategy) in losing and rejected < MAX_REJECTIONS:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    rejected += 1
+                    continue
+                rejected = 0
+                progress.describe(f"trial {n} {learner}/{strategy}")
+                may_stop = deadline if any(r.state == "complete" for r in results) else None
+                result = cross_validate(
+                    schema,
+                    X,
+                    y,
+                    learner,
+                    strategy,
+                    config,
+                    ratio,
+                    params=params,
+                    derived=specs[features],
+                    splits=splits,
+                    trial=trial,
+                    deadline=may_stop,
+                    pool=pool,
+                )
+                result.trial = trial.number
+                result.features = features
+                result.elapsed_seconds = time.perf_counter() - started
+                score = result.mean(config.metric)
+                if result.state == "complete":
+                    study.tell(trial, score)
+                    if leaderboard.is_better(score, best, config.metric):
+                        best = score
+                elif result.state == "pruned":
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    failures[learner] = failures.get(learner, 0) + 1
+                    fitted = any(r.learner == learner and r.state != "failed" for r in results)
+                    if failures[learner] >= MAX_FAILURES and not fitted:
+                        banned.add(learner)
+                results.append(result)
+                losing = losing_pairs(results, config.metric)
+                _drop_unneeded_pipelines(results, config.metric)
+                progress.trial_done(len(results), best)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return results, time.perf_counter() - started
 
 

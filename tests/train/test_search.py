@@ -270,3 +270,20 @@ def test_the_ensemble_pool_holds_each_groups_best_before_near_copies():
     other = trial("lightgbm", 0.85, 12)
     pool = _pool([*copies, other], "pr_auc")
     assert len(pool) == 10 and pool[:2] == [copies[0], other] and pool[2:] == copies[1:9]
+
+
+def test_folds_fitted_side_by_side_give_the_same_search(dataset):
+    """Threads change who fits a fold, not what the search decides: results are
+    taken in fold order, so pruning and the winner are those of one thread."""
+    from dataclasses import replace
+
+    cfg = config(["logreg", "lightgbm", "xgboost"], ["none", "smote"], trials=12, folds=4)
+    one, three = run_search(dataset, cfg), run_search(dataset, replace(cfg, workers=3))
+
+    def trajectory(result):
+        rows = pd.DataFrame(trial_rows(result, "pr_auc"))
+        return rows.drop(columns=[c for c in rows if "seconds" in c or c.startswith("fit")])
+
+    assert "pruned" in set(trajectory(one)["state"])
+    assert trajectory(one).equals(trajectory(three))
+    assert one.test_metrics == three.test_metrics
