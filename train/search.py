@@ -68,6 +68,10 @@ RAW, DERIVED = "raw", "derived"
 # --prefer-fast keeps the best unless a candidate within one SE serves it at
 # least this many times faster (a NaN cost for the best never counts as fast).
 FAST_ENOUGH = 1.5
+# ...and saves at least this much onnxruntime time per row. Less is lost in an
+# API call's fixed cost (about 100 µs) and is a small share of the batch path's
+# per-row time (parsing and writing the CSV included): not worth any score.
+MIN_SAVING_US = 2.0
 COST_ROWS = 1000  # training rows each candidate's serving cost is timed on
 MAX_FAILURES = 3  # a learner that failed this often without ever fitting is dropped
 # Optuna keeps trials in this top percentile at each fold: the worst quarter stops.
@@ -1040,7 +1044,11 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
             costed, key=lambda c: (c.us_per_row, -leaderboard.sign(metric) * c.mean(metric))
         )
         # Timings of a few µs are noisy: trade score for speed only for a real saving.
-        if fastest is not top and not (top.us_per_row <= fastest.us_per_row * FAST_ENOUGH):
+        if (
+            fastest is not top
+            and not (top.us_per_row <= fastest.us_per_row * FAST_ENOUGH)
+            and not (top.us_per_row - fastest.us_per_row < MIN_SAVING_US)
+        ):
             winner = fastest
     info["picked"] = winner.name
     if winner is top:
@@ -1053,7 +1061,8 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
                 else ""
             )
             + (
-                f"; no candidate as good on the same folds serves it {FAST_ENOUGH:g}x faster"
+                f"; no candidate as good on the same folds serves it {FAST_ENOUGH:g}x faster "
+                f"and {MIN_SAVING_US:g} µs/row sooner"
                 if config.prefer_fast and costed
                 else ""
             )
@@ -1065,7 +1074,7 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
             f"{winner.us_per_row:.2f} µs/row) is behind the best, {top.name} "
             f"({top_score:.4f}, {top.us_per_row:.2f} µs/row), by {gain:.4f} on the same folds, "
             f"within one SE of that difference ({se:.4f}), and the cheapest to serve "
-            f"(by {FAST_ENOUGH:g}x or more)"
+            f"(by {FAST_ENOUGH:g}x and {MIN_SAVING_US:g} µs/row or more)"
         )
     return winner, info
 

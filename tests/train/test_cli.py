@@ -142,6 +142,7 @@ def test_sum_feature_is_accepted(csv_path, tmp_path):
         (["--data", "{csv}", "--target", "y", "--trials", "0"], "--trials must be at least 1"),
         (["--data", "{csv}", "--target", "y", "--budget", "-5"], "--budget must be a positive"),
         (["--data", "{csv}", "--target", "y", "--jobs", "0"], "--jobs must be a positive"),
+        (["--data", "{csv}", "--target", "y", "--workers", "0"], "--workers must be a positive"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(csv_path, tmp_path, args, message):
@@ -233,3 +234,15 @@ def test_marketing_sample_trains_and_exports(tmp_path):
     )
     assert exported.returncode == 0, exported.stderr
     assert json.loads((out / "parity.json").read_text())["passed"]
+
+
+def test_folds_fit_on_every_core_the_process_may_use_divided_by_the_threads_per_fit(monkeypatch):
+    import os
+
+    from train.cli import default_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert default_workers(1) == 4
+    assert default_workers(2) == 2
+    assert default_workers(-1) == 1  # each fit already takes every core
+    assert default_workers(8) == 1

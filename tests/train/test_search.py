@@ -165,6 +165,13 @@ def test_prefer_fast_picks_the_cheapest_as_good_as_the_best_on_the_same_folds():
     assert winner is best and info["reason"].startswith("best cross-validated pr_auc")
 
 
+def test_prefer_fast_gives_no_score_for_a_saving_of_a_microsecond():
+    best = _candidate("slow", [0.80, 0.84, 0.82, 0.86], us=1.6)
+    close = _candidate("fast", [0.81, 0.84, 0.81, 0.85], us=0.8)  # 2x faster, 0.8 µs sooner
+    winner, info = choose([best, close], best, None, False, SearchConfig(["logreg"], ["none"]))
+    assert winner is best and "2 µs/row sooner" in info["reason"]
+
+
 def test_ensemble_selection_mixes_models_that_err_differently():
     rng = np.random.default_rng(0)
     y = (rng.random(600) < 0.2).astype(int)
