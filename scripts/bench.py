@@ -284,9 +284,11 @@ def batch_pandas_worker(run: str, csv_path: str, sink: str, threads: str) -> dic
     import pandas as pd
 
     model = joblib.load(Path(run) / "model.joblib")
-    for _, step in model.pipeline.steps:
-        if hasattr(step, "n_jobs"):
-            step.set_params(n_jobs=int(threads))
+    members = model.members or []  # an ensemble: each member's pipeline
+    for pipeline in [m.pipeline for m in members] or [model.pipeline]:
+        for _, step in pipeline.steps:
+            if hasattr(step, "n_jobs"):
+                step.set_params(n_jobs=int(threads))
     schema = model.schema
     t = start = time.perf_counter()
     frame = pd.read_csv(

@@ -78,3 +78,35 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
         "## 5. Training time",
     ):
         assert heading in text
+
+
+def test_the_pandas_path_it_compares_against_scores_an_ensemble(tmp_path):
+    """The demo's winner may be an ensemble: the baseline sets threads on each member."""
+    import importlib.util
+
+    import joblib
+
+    from train.data import load_dataset
+    from train.search import Member, TrainedModel, WeightedAverage, build_pipeline, train_schema
+
+    data = tmp_path / "data.csv"
+    make_frame(n=300, seed=5).to_csv(data, index=False)
+    dataset = load_dataset(str(data), "y")
+    schema = train_schema(dataset.schema, dataset.X)
+    members = [
+        Member(name, learner, "none", 0.5, build_pipeline(schema, learner, "none", 0, 7.0))
+        for name, learner in [("a", "logreg"), ("b", "rf")]
+    ]
+    for m in members:
+        m.pipeline.fit(dataset.X, dataset.y)
+    model = TrainedModel(WeightedAverage(members), "ensemble", "none", 0.3, None, schema, members)
+    run = tmp_path / "run"
+    run.mkdir()
+    joblib.dump(model, run / "model.joblib")
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.batch_pandas_worker(str(run), str(data), str(tmp_path), "2")
+    assert result["rows"] == 300
+    scored = (tmp_path / "scored.csv").read_text().splitlines()
+    assert len(scored) == 301 and scored[0].endswith("probability,label")

@@ -92,6 +92,7 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
         row[f"{metric}_se"] = c.se(metric) if c.folds else float("nan")
         row["onnx_bytes"] = c.onnx_bytes
         row["us_per_row"] = c.us_per_row
+        row["us_per_record"] = c.us_per_record
         row["features"] = "" if c.members is not None else c.features
         row["rounds"] = "" if c.rounds is None else c.rounds
         row["params"] = (

@@ -104,6 +104,9 @@ class SearchConfig:
     ensemble: bool = True
     prefer_fast: bool = True
     measure_cost: bool = True  # ONNX size and onnxruntime time of each candidate
+    # Candidates whose graph takes longer than this for one record are not
+    # picked while one within it is (None: no limit; see choose).
+    max_record_us: float | None = None
     jobs: int = 1  # threads per fit of a threaded learner (boosters, random forest); -1 = all
     workers: int = 1  # CV folds fitted side by side, on threads
 
@@ -186,6 +189,7 @@ class CandidateResult:
     elapsed_seconds: float = 0.0  # since the search started, when this trial ended
     onnx_bytes: float = float("nan")
     us_per_row: float = float("nan")
+    us_per_record: float = float("nan")  # one record alone, as an API call scores it
     members: list[tuple[CandidateResult, float]] | None = None  # the ensemble candidate
     sample_pipeline: Pipeline | None = None  # fitted on fold 0, to measure serving cost
     nested: list[float] | None = None  # ensemble: per-fold score of the cross-validated selection
@@ -1004,7 +1008,7 @@ def _measure(candidates, schema, X_sample, progress) -> None:
                 continue
             model = TrainedModel(c.sample_pipeline, c.learner, c.strategy, 0.5, None, schema)
         try:
-            c.onnx_bytes, c.us_per_row = measure(model, X_sample)
+            c.onnx_bytes, c.us_per_row, c.us_per_record = measure(model, X_sample)
         except Exception as exc:  # no converter: the candidate cannot be served
             logging.getLogger(__name__).warning("cannot measure %s: %s", c.name, exc)
 
@@ -1012,9 +1016,26 @@ def _measure(candidates, schema, X_sample, progress) -> None:
 def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult, dict]:
     """The winner: the best (the ensemble only when clearly better), or with
     prefer_fast the cheapest to serve that is as good as it: behind it, on the
-    same folds, by no more than one standard error of their difference."""
+    same folds, by no more than one standard error of their difference.
+
+    A candidate slower than `max_record_us` for one record is passed over
+    while another is within it: the API's latency is a promise to callers,
+    which a few thousandths of CV score do not buy."""
     metric = config.metric
+    limit = config.max_record_us
+
+    def affordable(c) -> bool:
+        return limit is None or math.isnan(c.us_per_record) or c.us_per_record <= limit
+
+    over = [c.name for c in board if c.error is None and not affordable(c)]
+    passed_over = None
+    if ens_chosen and not affordable(ens):
+        ens_chosen, passed_over = False, ens
     top = ens if ens_chosen else single_best
+    if not affordable(top):
+        within = [c for c in board if c.members is None and c.folds and affordable(c)]
+        if within:
+            passed_over, top = passed_over or top, select(within, metric)
     # The ensemble's honest per-fold scores are those of its cross-validated selection.
     top_folds = ens.nested if ens_chosen else top.fold_values(metric)
     top_score, top_se = float(np.mean(top_folds)), top.se(metric)
@@ -1028,10 +1049,16 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
     eligible = [
         c
         for c in board
-        if c.error is None and (c.members is None or ens_chosen) and c.folds and close(c)
+        if c.error is None
+        and (c.members is None or ens_chosen)
+        and c.folds
+        and affordable(c)
+        and close(c)
     ]
     info = {
         "prefer_fast": config.prefer_fast,
+        "max_record_us": limit,
+        "over_record_limit": over,
         "best": top.name,
         "best_cv_score": top_score,
         "best_cv_se": top_se,
@@ -1039,6 +1066,12 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
     }
     winner = top
     costed = [c for c in eligible if not math.isnan(c.us_per_row)]
+    limit_note = (
+        f"; {passed_over.name} scored better but takes {passed_over.us_per_record:.0f} µs for "
+        f"one record, over the {limit:g} µs limit (--max-record-us)"
+        if passed_over is not None
+        else ""
+    )
     if config.prefer_fast and costed:
         fastest = min(
             costed, key=lambda c: (c.us_per_row, -leaderboard.sign(metric) * c.mean(metric))
@@ -1051,6 +1084,8 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
         ):
             winner = fastest
     info["picked"] = winner.name
+    if passed_over is not None:
+        info["passed_over"] = passed_over.name
     if winner is top:
         info["reason"] = (
             f"best cross-validated {metric}"
@@ -1066,6 +1101,7 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
                 if config.prefer_fast and costed
                 else ""
             )
+            + limit_note
         )
     else:
         gain, se = leaderboard.paired_difference(top_folds, winner.fold_values(metric), metric)
@@ -1074,7 +1110,7 @@ def choose(board, single_best, ens, ens_chosen, config) -> tuple[CandidateResult
             f"{winner.us_per_row:.2f} µs/row) is behind the best, {top.name} "
             f"({top_score:.4f}, {top.us_per_row:.2f} µs/row), by {gain:.4f} on the same folds, "
             f"within one SE of that difference ({se:.4f}), and the cheapest to serve "
-            f"(by {FAST_ENOUGH:g}x and {MIN_SAVING_US:g} µs/row or more)"
+            f"(by {FAST_ENOUGH:g}x and {MIN_SAVING_US:g} µs/row or more)" + limit_note
         )
     return winner, info
 
@@ -1139,11 +1175,25 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
         board = costed
 
     if winner.members is not None:
-        members = []
-        for m, w in winner.members:
-            progress.describe(f"refit {m.name}")
-            pipe = refit(m, schema, X_train, y_train, config, ratio, derived_auto)
-            members.append(Member(m.name, m.learner, m.strategy, w, pipe))
+        progress.describe(f"refit {len(winner.members)} members")
+        side_by_side = config.workers > 1 and all(
+            LEARNERS[m.learner].parallel_folds for m, _ in winner.members
+        )
+        with (
+            ThreadPoolExecutor(config.workers if side_by_side else 1) as pool,
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")  # once for every thread (see run_trials)
+            pipes = list(
+                pool.map(
+                    lambda m: refit(m, schema, X_train, y_train, config, ratio, derived_auto),
+                    [m for m, _ in winner.members],
+                )
+            )
+        members = [
+            Member(m.name, m.learner, m.strategy, w, pipe)
+            for (m, w), pipe in zip(winner.members, pipes, strict=True)
+        ]
         pipeline: Pipeline | WeightedAverage = WeightedAverage(members)
     else:
         progress.describe(f"refit {winner.name}")
@@ -1211,7 +1261,7 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
         y_train=y_train,
         ratio=ratio,
         trials=trials,
-        ensemble=ensemble_document(ens, single_best, ens_chosen, config.metric),
+        ensemble=ensemble_document(ens, single_best, winner is ens, config.metric),
         selection=selection,
         derived=derived_auto,
         search_seconds=search_seconds,

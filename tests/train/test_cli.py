@@ -75,8 +75,10 @@ def test_run_writes_the_run_folder(csv_path, tmp_path):
         "fit_seconds",
         "onnx_bytes",
         "us_per_row",
+        "us_per_record",
     } <= set(rows[0])
     assert all(float(r["onnx_bytes"]) > 0 and float(r["us_per_row"]) > 0 for r in rows)
+    assert all(float(r["us_per_record"]) >= float(r["us_per_row"]) for r in rows)
     assert sum(r["selected"] == "True" for r in rows) == 1
     trials = list(csv.DictReader((out / "trials.csv").open()))
     assert list(trials[0]) == [
@@ -143,6 +145,7 @@ def test_sum_feature_is_accepted(csv_path, tmp_path):
         (["--data", "{csv}", "--target", "y", "--budget", "-5"], "--budget must be a positive"),
         (["--data", "{csv}", "--target", "y", "--jobs", "0"], "--jobs must be a positive"),
         (["--data", "{csv}", "--target", "y", "--workers", "0"], "--workers must be a positive"),
+        (["--data", "{csv}", "--target", "y", "--max-record-us", "-1"], "--max-record-us must"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(csv_path, tmp_path, args, message):
