@@ -145,7 +145,7 @@ def test_sum_feature_is_accepted(csv_path, tmp_path):
         (["--data", "{csv}", "--target", "y", "--budget", "-5"], "--budget must be a positive"),
         (["--data", "{csv}", "--target", "y", "--jobs", "0"], "--jobs must be a positive"),
         (["--data", "{csv}", "--target", "y", "--workers", "0"], "--workers must be a positive"),
-        (["--data", "{csv}", "--target", "y", "--max-record-us", "-1"], "--max-record-us must"),
+        (["--data", "{csv}", "--target", "y", "--max-us-per-row", "-1"], "--max-us-per-row"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(csv_path, tmp_path, args, message):

@@ -140,30 +140,29 @@ def test_a_failing_candidate_is_reported_not_fatal(dataset, monkeypatch):
     assert result.winner.strategy == "none"
 
 
-def _candidate(name, fold_scores, us, oof=None, record_us=float("nan")):
+def _candidate(name, fold_scores, us, oof=None):
     c = CandidateResult(name, "none", trial=0)
     c.folds = [{"pr_auc": s} for s in fold_scores]
     c.us_per_row = us
-    c.us_per_record = record_us
     c.oof = oof
     return c
 
 
-def test_a_model_too_slow_for_one_api_call_is_passed_over_for_the_best_within_the_limit():
-    ensemble = _candidate("ensemble", [0.86, 0.88, 0.87, 0.89], us=40.0, record_us=110.0)
+def test_a_model_too_slow_to_serve_is_passed_over_for_the_best_within_the_limit():
+    ensemble = _candidate("ensemble", [0.86, 0.88, 0.87, 0.89], us=31.0)
     ensemble.learner, ensemble.members, ensemble.nested = "ensemble", [], [0.86, 0.88, 0.87, 0.89]
-    deep = _candidate("deep", [0.83, 0.86, 0.84, 0.87], us=9.0, record_us=70.0)
-    small = _candidate("small", [0.80, 0.84, 0.82, 0.86], us=4.0, record_us=30.0)
+    deep = _candidate("deep", [0.83, 0.86, 0.84, 0.87], us=24.0)
+    small = _candidate("small", [0.80, 0.84, 0.82, 0.86], us=4.0)
     board = [ensemble, deep, small]
-    cfg = SearchConfig(["logreg"], ["none"], max_record_us=50.0)
+    cfg = SearchConfig(["logreg"], ["none"], max_us_per_row=20.0)
     winner, info = choose(board, deep, ensemble, True, cfg)
     assert winner is small and info["passed_over"] == ensemble.name
-    assert info["over_record_limit"] == [ensemble.name, deep.name]
-    assert "over the 50 µs limit (--max-record-us)" in info["reason"]
-    cfg.max_record_us = None  # no limit: the clearly better ensemble is served
+    assert info["over_limit"] == [ensemble.name, deep.name]
+    assert "over the 20 µs/row limit (--max-us-per-row)" in info["reason"]
+    cfg.max_us_per_row = None  # no limit: the clearly better ensemble is served
     winner, info = choose(board, deep, ensemble, True, cfg)
     assert winner is ensemble and "passed_over" not in info
-    cfg.max_record_us = 10.0  # none within the limit: the best is served
+    cfg.max_us_per_row = 1.0  # none within the limit: the best is served
     winner, info = choose(board, deep, ensemble, True, cfg)
     assert winner is deep
 
