@@ -62,7 +62,12 @@ def percentiles(samples: list[float]) -> dict:
     }
 
 
+ROUNDS = 5
+
+
 def timed(fn, n: int, warmup: int = 50) -> dict:
+    """Percentiles of n calls, and the p50 of each of ROUNDS consecutive
+    slices: their spread is how far the machine's own speed moved meanwhile."""
     for _ in range(warmup):
         fn()
     out = []
@@ -70,7 +75,13 @@ def timed(fn, n: int, warmup: int = 50) -> dict:
         t = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t)
-    return percentiles(out)
+    result = percentiles(out)
+    size = n // ROUNDS
+    if size >= 20:
+        result["round_p50_us"] = [
+            statistics.median(out[k * size : (k + 1) * size]) * 1e6 for k in range(ROUNDS)
+        ]
+    return result
 
 
 def first_record(data: Path, schema) -> dict:
@@ -836,7 +847,9 @@ def markdown(f: dict, command: str) -> str:
         "",
         "## 1. Single-record `POST /predict`",
         "",
-        "In process; p50 and p99 in µs.",
+        "In process; p50 and p99 in µs. The calls of each path also split into",
+        f"{ROUNDS} consecutive fifths: the spread of their p50s shows how far the",
+        "machine's speed moved during the measurement, one path at a time.",
         "",
     ]
     labels = {
@@ -850,12 +863,16 @@ def markdown(f: dict, command: str) -> str:
         lines += [
             f"**{name}** ({r['learner']} + {r['strategy']})",
             "",
-            "| path | p50 | p99 |",
-            "|---|---|---|",
+            "| path | p50 | p99 | p50 of each fifth, lowest–highest |",
+            "|---|---|---|---|",
         ]
         for key, label in labels.items():
             if key in r:
-                lines.append(f"| {label} | {r[key]['p50_us']:.0f} | {r[key]['p99_us']:.0f} |")
+                rounds = r[key].get("round_p50_us")
+                spread = f"{min(rounds):.0f}–{max(rounds):.0f}" if rounds else ""
+                lines.append(
+                    f"| {label} | {r[key]['p50_us']:.0f} | {r[key]['p99_us']:.0f} | {spread} |"
+                )
         lines += ["", f"Handler vs pandas path: {r['speedup_vs_pandas']:.0f}× faster at p50.", ""]
     lines += [
         "Where the handler's time goes (cProfile, quick-preset winner, own time):",

@@ -110,3 +110,20 @@ def test_the_pandas_path_it_compares_against_scores_an_ensemble(tmp_path):
     assert result["rows"] == 300
     scored = (tmp_path / "scored.csv").read_text().splitlines()
     assert len(scored) == 301 and scored[0].endswith("probability,label")
+
+
+def test_latency_is_reported_per_fifth_of_the_calls_so_drift_shows(monkeypatch):
+    from scripts import bench
+
+    clock = [0.0]
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock[0])
+    # 50 warm-up calls, then 120 at 100 µs, then the machine slows to 300 µs.
+    calls = iter([1e-4] * (50 + 120) + [3e-4] * (80 + 30))
+
+    def call():
+        clock[0] += next(calls)
+
+    figures = bench.timed(call, 200, warmup=50)
+    assert [round(us) for us in figures["round_p50_us"]] == [100, 100, 100, 300, 300]
+    assert round(figures["p50_us"]) == 100 and figures["n"] == 200
+    assert "round_p50_us" not in bench.timed(call, 30, warmup=0)  # too few to split
