@@ -126,7 +126,8 @@ def bar_row(name: str, run: Path) -> str:
         else:
             verdict = "met" if m[key] >= floor else "**missed**"
             cells.append(f"{m[key]:.3f} (bar ≥ {floor:.2f}) {verdict}")
-    wall = info["elapsed_seconds"]
+    # run.json times the search and the run folder; the report is timed apart.
+    wall = info["elapsed_seconds"] + info.get("report_seconds", 0.0)
     if name == "marketing":
         verdict = "met" if wall <= MARKETING_WALL_SECONDS else "**missed**"
         cells.append(f"{wall:.0f} (bar ≤ {MARKETING_WALL_SECONDS}) {verdict}")
@@ -196,7 +197,8 @@ scored once, for the selected model only.
 ## The default search against the quality bars
 
 `python -m train` with its defaults (quick preset, `--budget 120`), held-out
-test split, evaluated once after selection. Wall seconds include the report.
+test split, evaluated once after selection. Wall seconds: the search, the run
+folder and the report.
 
 {bars}
 

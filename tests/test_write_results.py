@@ -33,3 +33,6 @@ def test_each_bar_is_judged_against_the_runs_test_figures(tmp_path, model_path):
     assert f"{metrics['f1']:.3f} (bar ≥ 0.42) {verdict}" in text
     # Every candidate of the leaderboard gets a row, the selected one marked.
     assert text.count(f"| **→** | {picked} |") == 2
+    info = json.loads((run / "run.json").read_text())
+    wall = info["elapsed_seconds"] + info.get("report_seconds", 0.0)
+    assert f"| {wall:.0f} |" in text  # the telecom row's wall time, report included
