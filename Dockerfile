@@ -20,12 +20,13 @@ RUN pip install --no-cache-dir --only-binary=:all: -r /tmp/requirements.txt \
 # Lambda runs the function as a non-root user, and COPY keeps the build
 # context's modes: set them, so that a 0600 file on the builder's disk cannot
 # make init fail with a permission error.
+COPY --chmod=0755 contract/ ${LAMBDA_TASK_ROOT}/contract/
 COPY --chmod=0755 lambda_fn/ ${LAMBDA_TASK_ROOT}/lambda_fn/
 COPY --chmod=0644 artifacts/model.onnx ${LAMBDA_TASK_ROOT}/lambda_fn/model.onnx
 # Lambda's file system is read-only, so Python cannot cache the handler's
 # bytecode there: compiled here, or every cold start compiles it again. pip
 # has already compiled the packages it installed.
-RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/lambda_fn"
+RUN python -m compileall -q "${LAMBDA_TASK_ROOT}/contract" "${LAMBDA_TASK_ROOT}/lambda_fn"
 
 # numpy's OpenBLAS starts a thread pool at import, which slows every cold start
 # when the CPU is busy (docs/deploy.md); serving does no linear algebra

@@ -17,15 +17,15 @@ def measure(model, X, threads: int = 1) -> tuple[int, float, float]:
     X, the median of RECORD_REPEATS calls for X's first row alone)."""
     import onnxruntime as ort
 
+    from contract.feeds import from_frame
     from export.graph import build_graph
-    from export.parity import feeds
 
     data = build_graph(model).SerializeToString()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    batch = feeds(X.reset_index(drop=True), model.schema)
+    batch = from_frame(X.reset_index(drop=True), model.schema)
     session.run(None, batch)  # warm-up
     per_row = _best(session, batch, REPEATS) / len(X)
     record = {name: column[:1] for name, column in batch.items()}

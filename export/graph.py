@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from lambda_fn.schema import NUMERIC
+from contract.schema import NUMERIC
 
 OPSET = 17
 ML_OPSET = 3

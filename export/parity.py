@@ -11,7 +11,9 @@ import numpy as np
 import onnxruntime as ort
 import pandas as pd
 
-from lambda_fn.schema import MISSING_CATEGORY, NUMERIC
+from contract.cells import MISSING_CATEGORY
+from contract.feeds import from_frame
+from contract.schema import NUMERIC
 
 MAX_ABS_DIFF = 1e-5
 UNSEEN = "__never_seen_in_training__"
@@ -50,17 +52,6 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
     return out
 
 
-def feeds(X: pd.DataFrame, schema) -> dict[str, np.ndarray]:
-    result = {}
-    for f in schema.features:
-        column = X[f.name].to_numpy()
-        if f.kind == NUMERIC:
-            result[f.name] = column.astype(np.float32).reshape(-1, 1)
-        else:
-            result[f.name] = column.astype(str).astype(object).reshape(-1, 1)
-    return result
-
-
 def check(model_bytes: bytes, model, X_test: pd.DataFrame) -> dict:
     """Compare onnxruntime and the Python pipeline; returns the parity report."""
     schema = model.schema
@@ -71,7 +62,7 @@ def check(model_bytes: bytes, model, X_test: pd.DataFrame) -> dict:
         X = X.reset_index(drop=True)
         p_python = model.predict_proba(X)
         label_python = (p_python >= model.threshold).astype(np.int64)
-        p_onnx, label_onnx = session.run(["probability", "label"], feeds(X, schema))
+        p_onnx, label_onnx = session.run(["probability", "label"], from_frame(X, schema))
         diff = np.abs(p_onnx.astype(np.float64) - p_python)
         agree = float(np.mean(label_onnx == label_python))
         report["sets"][name] = {

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnxruntime as ort
 
-from lambda_fn.schema import Schema
+from contract.schema import Schema
 
 DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.onnx")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import threading
 
+from contract.cells import FLOAT32_MAX, MISSING_CATEGORY
+from contract.schema import CATEGORICAL
 from lambda_fn.config import Config
 from lambda_fn.model import Model
-from lambda_fn.schema import CATEGORICAL, MISSING_CATEGORY
 
 OPENAPI_VERSION = "3.1.0"
 # Largest magnitude a float32 input holds; the API rejects larger numbers.
-FLOAT32_MAX = 3.4e38
 # Categories listed in a description, at most (a code-like column may have thousands).
 MAX_LISTED_CATEGORIES = 200
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lambda_fn.schema import MISSING_CATEGORY, MISSING_TOKENS, NUMERIC, Schema, read_category
+from contract.cells import FLOAT32_MAX, MISSING_CATEGORY, read_category
+from contract.schema import NUMERIC, Schema
 
 
 class NonFinite:
@@ -88,7 +89,7 @@ def _number(value, allow_missing: bool):
         return None, f"expected a number, got {type(value).__name__}"
     if not math.isfinite(number):
         return None, "NaN and infinity are not allowed; send null for a missing value"
-    if abs(number) > 3.4e38:
+    if abs(number) > FLOAT32_MAX:
         return None, "number is out of float32 range"
     return number, None
 
@@ -165,17 +166,3 @@ def _kind(value) -> str:
         type(None): "null",
         bool: "a boolean",
     }.get(type(value), "a number" if isinstance(value, int | float | OutOfRange) else "a value")
-
-
-def cell_number(text: str) -> float | None:
-    """A CSV cell as float (nan when missing), or None when it is not a number."""
-    text = text.strip()
-    if text in MISSING_TOKENS:
-        return math.nan
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(number) or abs(number) > 3.4e38:
-        return None
-    return number

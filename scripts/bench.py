@@ -88,7 +88,7 @@ def first_record(data: Path, schema) -> dict:
     """The data's first row as a /predict record, typed by the model's schema."""
     import csv
 
-    from lambda_fn.validation import cell_number
+    from contract.cells import cell_number
 
     with open(data, newline="") as fh:
         row = next(csv.DictReader(fh))

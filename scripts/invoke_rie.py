@@ -175,11 +175,10 @@ def image_environment(dockerfile: Path = ROOT / "Dockerfile") -> dict[str, str]:
 
 def compiled_folders(dockerfile: Path) -> list[str]:
     """Task-root folders the Dockerfile byte-compiles (RUN python -m compileall)."""
-    return re.findall(
-        r"^RUN\s+python\S*\s+-m\s+compileall\b.*?\$\{LAMBDA_TASK_ROOT\}/([^\"\s]+)",
-        dockerfile.read_text(),
-        flags=re.MULTILINE,
+    lines = re.findall(
+        r"^RUN\s+python\S*\s+-m\s+compileall\b.*$", dockerfile.read_text(), flags=re.MULTILINE
     )
+    return [f for line in lines for f in re.findall(r"\$\{LAMBDA_TASK_ROOT\}/([^\"\s]+)", line)]
 
 
 def lay_out_task_root(task: Path, model: Path, dockerfile: Path = ROOT / "Dockerfile") -> None:

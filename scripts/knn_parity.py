@@ -24,6 +24,7 @@ import onnxruntime as ort  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
+from contract.feeds import from_frame  # noqa: E402
 from export import parity  # noqa: E402
 from export.graph import build_graph  # noqa: E402
 from train.data import load_dataset  # noqa: E402
@@ -50,7 +51,7 @@ def knn_report(data: str, target: str, positive: str | None, seed: int = 42) -> 
         entry = {"passed": report["passed"], **report["sets"]}
         if weights == "distance":
             session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
-            p_onnx = session.run(["probability"], parity.feeds(X_test, schema))[0]
+            p_onnx = session.run(["probability"], from_frame(X_test, schema))[0]
             pipeline.set_params(model__weights="uniform")
             p_uniform = pipeline.predict_proba(X_test)[:, 1]
             entry["test_split_vs_uniform_weights"] = float(np.abs(p_onnx - p_uniform).max())

@@ -99,6 +99,7 @@ def test_the_task_root_the_image_lays_out_is_readable_by_any_user(tmp_path, mode
     files = list(tmp_path.rglob("*"))
     assert tmp_path / "lambda_fn" / "model.onnx" in files
     assert tmp_path / "lambda_fn" / "app.py" in files
+    assert tmp_path / "contract" / "schema.py" in files
     for path in files:
         mode = stat.S_IMODE(path.stat().st_mode)
         needed = 0o005 if path.is_dir() else 0o004
@@ -111,11 +112,12 @@ def test_the_image_ships_the_handlers_bytecode_compiled_after_copying_it(tmp_pat
     copy = DOCKERFILE.index("${LAMBDA_TASK_ROOT}/lambda_fn/")
     compile_step = DOCKERFILE.index("compileall")
     assert copy < compile_step
-    assert invoke_rie.compiled_folders(invoke_rie.ROOT / "Dockerfile") == ["lambda_fn"]
+    assert invoke_rie.compiled_folders(invoke_rie.ROOT / "Dockerfile") == ["contract", "lambda_fn"]
     invoke_rie.lay_out_task_root(tmp_path, model_path)
-    sources = {p.stem for p in (tmp_path / "lambda_fn").rglob("*.py")}
-    compiled = {p.name.split(".")[0] for p in (tmp_path / "lambda_fn").rglob("*.pyc")}
-    assert sources and sources <= compiled
+    for package in ("contract", "lambda_fn"):
+        sources = {p.stem for p in (tmp_path / package).rglob("*.py")}
+        compiled = {p.name.split(".")[0] for p in (tmp_path / package).rglob("*.pyc")}
+        assert sources and sources <= compiled, package
 
 
 def test_the_image_keeps_numpys_blas_to_one_thread_and_the_emulator_runs_with_it():

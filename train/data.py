@@ -17,15 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lambda_fn import csv_sniff
-from lambda_fn.schema import (
-    CATEGORICAL,
-    MISSING_CATEGORY,
-    MISSING_TOKENS,
-    NUMERIC,
-    Feature,
-    Schema,
-)
+from contract import csv_sniff
+from contract.cells import MISSING_CATEGORY, MISSING_TOKENS
+from contract.schema import CATEGORICAL, NUMERIC, Feature, Schema
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import roc_auc_score
 
-from lambda_fn.schema import MISSING_CATEGORY
+from contract.cells import MISSING_CATEGORY
 from train.data import UsageError
 
 MAX_SUMS = 5  # discovered sums kept, strongest first

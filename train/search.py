@@ -48,7 +48,7 @@ from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, tra
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-from lambda_fn.schema import CATEGORICAL, Feature, Schema
+from contract.schema import CATEGORICAL, Feature, Schema
 from train import evaluate, leaderboard
 from train.data import Dataset, UsageError
 from train.features import DerivedSpec, discover

@@ -22,7 +22,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from lambda_fn import csv_sniff
+from contract import csv_sniff
 from lambda_fn.batch import staging as stage
 from lambda_fn.batch.csv_reader import READ_ERRORS, Records
 from lambda_fn.batch.job import output_keys

@@ -30,7 +30,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
-from lambda_fn import csv_sniff
+from contract import csv_sniff
 from lambda_fn.batch.csv_reader import READ_ERRORS, Records, with_line_ends
 from lambda_fn.batch.s3_io import (
     MAX_KEY_BYTES,

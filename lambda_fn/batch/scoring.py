@@ -19,10 +19,10 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from contract.cells import cell_number, read_category
+from contract.schema import NUMERIC
 from lambda_fn.batch.csv_reader import Chunk
 from lambda_fn.model import Model
-from lambda_fn.schema import NUMERIC, read_category
-from lambda_fn.validation import cell_number
 
 ERROR_HEADER = ["line", "column", "value", "reason"]
 # What a spreadsheet takes for the start of a formula (OWASP, CSV injection).

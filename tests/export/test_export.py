@@ -9,9 +9,10 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
+from contract.feeds import from_frame as feeds
+from contract.schema import Schema
 from export.cli import run as export_run
-from export.parity import MAX_ABS_DIFF, feeds
-from lambda_fn.schema import Schema
+from export.parity import MAX_ABS_DIFF
 from train.cli import run as train_run
 from train.models import LEARNERS
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contract.schema import NUMERIC
 from lambda_fn.api import MAX_RESPONSE_BYTES
-from lambda_fn.schema import NUMERIC
 from tests.lambda_fn.conftest import EVENTS, RECORD
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10000"))

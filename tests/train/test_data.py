@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lambda_fn.schema import CATEGORICAL, MISSING_CATEGORY, NUMERIC
+from contract.cells import MISSING_CATEGORY
+from contract.schema import CATEGORICAL, NUMERIC
 from train.data import UsageError, load_dataset
 
 

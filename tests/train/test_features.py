@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from lambda_fn.schema import MISSING_CATEGORY
+from contract.cells import MISSING_CATEGORY
 from train.features import DerivedSpec, discover
 
 MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]

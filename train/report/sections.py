@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lambda_fn.schema import NUMERIC
+from contract.schema import NUMERIC
 from train import leaderboard
 from train.report import card, figures, run_files, stats
 from train.report.render import Document

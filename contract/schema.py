@@ -11,27 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from contract.cells import MISSING_CATEGORY
+
 SCHEMA_FORMAT = "imbalanced-onnx/schema-v1"
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 KINDS = (NUMERIC, CATEGORICAL)
-
-# A missing categorical value reaches the graph as this string. The ONNX
-# string pipeline has no NaN, so training maps missing to the same value and
-# the one-hot encoder learns it as an ordinary category.
-MISSING_CATEGORY = ""
-
-# CSV cells that mean "missing", in training (pandas na_values) and in the S3
-# batch path alike: pandas' defaults plus common spreadsheet placeholders.
-MISSING_TOKENS = frozenset(
-    ["", "NA", "N/A", "n/a", "na", "NaN", "nan", "NULL", "null", "None", "none", "?", "-", "#N/A"]
-)
-
-
-def read_category(text: str) -> str:
-    """A categorical value as training reads it: stripped, missing tokens -> MISSING_CATEGORY."""
-    text = text.strip()
-    return MISSING_CATEGORY if text in MISSING_TOKENS else text
 
 
 @dataclass(frozen=True)

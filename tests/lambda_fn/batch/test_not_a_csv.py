@@ -8,7 +8,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambda_fn import csv_sniff
 from tests.conftest import make_frame
 from tests.train.test_data_formats import xlsx_bytes
 
@@ -82,11 +81,3 @@ def test_comma_file_with_semicolons_in_values_is_scored(app, s3):
     text = features_csv(30).replace("premium", '"premium;gold"')
     summary = drop(app, s3, "incoming/ok.csv", text.encode())
     assert summary["status"] == "scored" and summary["rows_scored"] == 30
-
-
-def test_header_problem_only_speaks_when_commas_miss_the_columns():
-    names = ["age", "plan"]
-    assert csv_sniff.header_problem(b"age;plan\n1;a\n", names).startswith("the file is semicolon")
-    assert csv_sniff.header_problem(b"age,plan\n1,a\n", names) is None
-    assert csv_sniff.header_problem(b"age,plan;x\n1,a;b\n", names) is None
-    assert csv_sniff.header_problem(b"", names) is None

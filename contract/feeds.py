@@ -1,0 +1,28 @@
+"""A table as the graph's inputs: one [N, 1] array per raw feature column,
+float32 for numbers and Python strings for categories (the contract in
+docs/export.md). Standard library and numpy only; a pandas DataFrame is read
+through its columns' ``to_numpy()``, so pandas is not imported here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from contract.schema import NUMERIC, Schema
+
+
+def column_feed(kind: str, values) -> np.ndarray:
+    """One column's values as the [N, 1] input its kind takes."""
+    values = np.asarray(values)
+    if kind == NUMERIC:
+        return values.astype(np.float32).reshape(-1, 1)
+    return values.astype(str).astype(object).reshape(-1, 1)
+
+
+def from_frame(frame, schema: Schema) -> dict[str, np.ndarray]:
+    """The graph's feeds for every schema feature of a DataFrame (or any
+    mapping of column name -> array-like)."""
+    return {f.name: column_feed(f.kind, _values(frame[f.name])) for f in schema.features}
+
+
+def _values(column):
+    return column.to_numpy() if hasattr(column, "to_numpy") else column
