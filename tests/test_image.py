@@ -51,6 +51,7 @@ def test_every_manylinux_tag_up_to_the_base_glibc_is_offered_to_pip():
     assert "manylinux_2_35_aarch64" not in tags and "manylinux2014_aarch64" in tags
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
 def test_every_serving_pin_has_a_wheel_for_the_image(arch):
     base = image_wheels.read_base(DOCKERFILE)
@@ -157,6 +158,7 @@ def _image_python(version: str):
     return None
 
 
+@pytest.mark.network
 def test_the_serving_code_runs_on_the_image_python(tmp_path, model_path):
     """The image runs Python 3.12, the tests 3.11: score a request on both."""
     base = image_wheels.read_base(DOCKERFILE)

@@ -14,7 +14,7 @@ import pytest
 from scripts import invoke_rie
 from tests.conftest import run_train_cli, shared_csv
 
-pytestmark = pytest.mark.rie
+pytestmark = [pytest.mark.rie, pytest.mark.network, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

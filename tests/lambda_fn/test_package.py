@@ -4,6 +4,8 @@ import json
 import subprocess
 import venv
 
+import pytest
+
 from tests.conftest import ROOT
 
 SCRIPT = """
@@ -18,6 +20,8 @@ print(json.dumps({"status": response["statusCode"], "body": json.loads(response[
 """
 
 
+@pytest.mark.network
+@pytest.mark.slow
 def test_handler_scores_a_request_in_a_clean_serving_venv(tmp_path, model_path):
     env_dir = tmp_path / "serving-venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
