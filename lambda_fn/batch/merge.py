@@ -218,7 +218,10 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
     merge_seconds = time.perf_counter() - t0
     summary = {
         "key": source["key"],
-        "source": {k: source[k] for k in ("bucket", "key", "etag", "bytes")},
+        "source": {
+            **_source({**source, "version": source.get("version")}),
+            "bytes": source["bytes"],
+        },
         "model_version": plan["model_version"],
         "threshold": threshold,
         "run_id": run,

@@ -29,8 +29,10 @@ def s3():
 
 
 def upload(s3, key, body):
-    etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
-    return {"bucket": BUCKET, "key": key, "etag": etag, "version": "", "run": "run-1"}
+    """The object put, as the task events name it (its version when the bucket keeps them)."""
+    put = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    etag, version = put["ETag"].strip('"'), put.get("VersionId", "")
+    return {"bucket": BUCKET, "key": key, "etag": etag, "version": version, "run": "run-1"}
 
 
 def run_all(s3, model, task, range_bytes):
@@ -301,3 +303,24 @@ def test_a_run_overtaken_by_a_newer_upload_publishes_nothing_over_it(s3, model):
     assert failed["summary_written"] is False  # run-b's pending summary stays
     seen = outputs(s3, "race.csv")
     assert seen["scored"] is None and seen["summary"]["run_id"] == "run-b"
+
+
+def test_a_chunked_result_on_a_versioned_bucket_matches_its_source_so_a_redelivery_is_done(
+    s3, model
+):
+    """The committed summary names the source version it was made from, as the
+    whole-file path's does: a later delivery of that version is a duplicate,
+    answered from the summary, with nothing scored or written again."""
+    from lambda_fn.batch import score_object
+
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    task = upload(s3, "incoming/kept.csv", features_csv(40).encode())
+    assert task["version"]
+    run_all(s3, model, task, 300)
+    summary = outputs(s3, "kept.csv")["summary"]
+    assert summary["status"] == "scored"
+    assert summary["source"]["version_id"] == task["version"]
+    again = score_object(s3, BUCKET, "incoming/kept.csv", model, CONFIG)
+    assert again.get("duplicate_delivery") is True and again["run_id"] == "run-1"
+    history = s3.list_object_versions(Bucket=BUCKET, Prefix="summaries/kept.csv.json")
+    assert len(history["Versions"]) == 2  # the run's pending summary, then its commit
