@@ -10,7 +10,7 @@ import time
 import pytest
 
 from lambda_fn import batch
-from lambda_fn.batch import job, s3_io
+from lambda_fn.batch import job, keys, s3_io
 from lambda_fn.config import Config
 from tests.lambda_fn.batch.conftest import BUCKET
 from tests.lambda_fn.test_batch import features_csv, read, s3_event
@@ -137,11 +137,11 @@ def test_output_keys_never_exceed_1024_bytes(fill, ext):
     config = Config()
     room = 1024 - len(f"incoming/{ext}".encode())
     key = "incoming/" + fill * (room // len(fill.encode())) + ext  # at S3's limit
-    keys = job.output_keys(key, config)
-    assert all(len(k.encode()) <= 1024 for k in keys.values())
-    assert keys["scored"].endswith(ext) and keys["summary"].endswith(ext + ".json")
-    other = job.output_keys(key[:-8] + "zz" + key[-6:], config)
-    assert other["scored"] != keys["scored"]  # the hash tells long names apart
+    out = keys.output_keys(key, config)
+    assert all(len(k.encode()) <= 1024 for k in out.values())
+    assert out["scored"].endswith(ext) and out["summary"].endswith(ext + ".json")
+    other = keys.output_keys(key[:-8] + "zz" + key[-6:], config)
+    assert other["scored"] != out["scored"]  # the hash tells long names apart
 
 
 def test_a_file_with_a_key_at_the_limit_is_scored_with_short_output_names(s3, model):
