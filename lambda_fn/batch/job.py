@@ -28,9 +28,9 @@ import contextlib
 import time
 from urllib.parse import unquote_plus
 
+import lambda_fn.batch.summary as summaries
 from contract import csv_sniff
-from lambda_fn.batch import chunked
-from lambda_fn.batch import summary as summaries
+from lambda_fn.batch.chunked import route
 from lambda_fn.batch.csv_reader import READ_ERRORS, Records, with_line_ends
 from lambda_fn.batch.keys import SUFFIXES, output_keys
 from lambda_fn.batch.lease import LeaseHeld, acquire_lease
@@ -75,7 +75,7 @@ def handle_event(event: dict, model: Model, config: Config, s3, log=None) -> dic
             continue
         try:
             # A file too large for one invocation goes to the state machine instead.
-            routed = chunked.route(s3, bucket, key, model, config)
+            routed = route(s3, bucket, key, model, config)
             results.append(
                 routed or score_object(s3, bucket, key, model, config, event_etag=obj.get("eTag"))
             )

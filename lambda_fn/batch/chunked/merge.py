@@ -25,8 +25,8 @@ import json
 import time
 from datetime import UTC, datetime
 
-from lambda_fn.batch import summary as summaries
-from lambda_fn.batch.chunked import staging as stage
+import lambda_fn.batch.chunked.staging as stage
+import lambda_fn.batch.summary as summaries
 from lambda_fn.batch.keys import output_keys
 from lambda_fn.batch.s3_io import list_objects, put_json_once, read_json, read_json_versioned
 from lambda_fn.batch.scoring import ERROR_HEADER, scored_header

@@ -18,8 +18,8 @@ import io
 import re
 from typing import NamedTuple
 
-from lambda_fn.batch import summary as summaries
-from lambda_fn.batch.chunked import staging as stage
+import lambda_fn.batch.chunked.staging as stage
+import lambda_fn.batch.summary as summaries
 from lambda_fn.batch.csv_reader import MAX_LINE_BYTES, Records
 from lambda_fn.batch.s3_io import READ_BUFFER_BYTES, put_json
 

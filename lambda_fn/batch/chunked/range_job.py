@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import time
 
-from lambda_fn.batch.chunked import staging as stage
+import lambda_fn.batch.chunked.staging as stage
 from lambda_fn.batch.csv_reader import Records
 from lambda_fn.batch.s3_io import READ_BUFFER_BYTES, S3Writer, put_json
 from lambda_fn.batch.scoring import Outputs, feature_columns, header_problems, score_chunks

@@ -20,8 +20,8 @@ import io
 import json
 import re
 
+import lambda_fn.batch.summary as summaries
 from contract import csv_sniff
-from lambda_fn.batch import summary as summaries
 from lambda_fn.batch.chunked.merge import begin_run, fail_task, merge_task
 from lambda_fn.batch.chunked.plan import plan_task
 from lambda_fn.batch.chunked.range_job import score_range_task

@@ -14,7 +14,7 @@ from lambda_fn.batch.chunked import merge, plan, staging
 from lambda_fn.batch.chunked.range_job import score_range_task
 from lambda_fn.batch.s3_io import put_json
 from lambda_fn.config import Config, ConfigError
-from tests.lambda_fn.batch.test_state_machine import big_messy_body
+from tests.lambda_fn.batch.chunked.test_state_machine import big_messy_body
 from tests.lambda_fn.test_batch import features_csv
 
 BUCKET = "scoring"

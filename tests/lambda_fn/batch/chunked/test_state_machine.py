@@ -19,7 +19,7 @@ from lambda_fn.config import Config
 from lambda_fn.model import Model
 from tests.lambda_fn.test_batch import features_csv, messy_body, s3_event
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 DEFINITION = ROOT / "infra" / "statemachine" / "scoring.asl.json"
 BUCKET = "scoring"
 REGION = "us-east-1"
