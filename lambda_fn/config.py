@@ -47,7 +47,7 @@ class Config:
     scored_prefix: str = "scored/"
     errors_prefix: str = "errors/"
     summary_prefix: str = "summaries/"
-    # One object per input name while a run scores it (a lease, see batch/s3_io.py).
+    # One object per input name while a run scores it (a lease, see batch/lease.py).
     lease_prefix: str = "leases/"
     chunk_rows: int = 10_000
     part_bytes: int = 16 * 1024 * 1024

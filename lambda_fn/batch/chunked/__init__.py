@@ -12,6 +12,6 @@ scoring code as the whole-file path, and published by the same protocol.
 - staging: the run's working objects under STAGING_PREFIX.
 """
 
-from lambda_fn.batch.chunked.router import execution_name, handle_task, route
+from lambda_fn.batch.chunked.router import handle_task, route
 
-__all__ = ["execution_name", "handle_task", "route"]
+__all__ = ["handle_task", "route"]

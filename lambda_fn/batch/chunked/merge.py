@@ -250,9 +250,12 @@ def _record_failure(s3, summary_key: str, failed: dict) -> bool:
     """The failed summary, unless another run is in progress on this name (its
     pending summary stays: that run commits or records its own failure)."""
     seen, etag = read_json_versioned(s3, failed["source"]["bucket"], summary_key)
-    in_progress = isinstance(seen, dict) and seen.get("status") == "pending"
-    if in_progress and seen.get("run_id") != failed["run_id"]:
+    seen = seen if isinstance(seen, dict) else {}
+    ours = seen.get("run_id") == failed["run_id"]
+    if seen.get("status") == "pending" and not ours:
         return False
+    if ours and failed["started_at"] is None:  # the plan failed: its pending summary knows
+        failed["started_at"] = seen.get("started_at")
     return summaries.record_failure(s3, summary_key, failed, etag)
 
 

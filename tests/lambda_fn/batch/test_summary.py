@@ -44,6 +44,7 @@ def test_every_path_and_status_writes_the_same_head_and_source(s3, model):
     run_all(s3, model, big, 300)
     written["chunked, scored"] = (big, stored(s3, "big.csv"))
     lost = upload(s3, "incoming/lost.csv", features_csv(10).encode())
+    merge.begin_run(s3, lost, CONFIG, model.version, model.threshold)  # then the plan failed
     error = {"Error": "States.TaskFailed", "Cause": "the plan failed"}
     merge.fail_task(s3, {**lost, "error": error}, CONFIG, STAGING, model.version, model.threshold)
     written["chunked, failed"] = (lost, stored(s3, "lost.csv"))
@@ -56,6 +57,7 @@ def test_every_path_and_status_writes_the_same_head_and_source(s3, model):
         assert set(summary["source"]) == SOURCE, what
         assert summary["source"]["version_id"] == task["version"], what
         assert summary["source"]["etag"] == task["etag"], what
+        assert summary["started_at"] and summary["model_version"] == model.version, what
 
 
 def test_a_source_names_a_version_only_when_the_bucket_keeps_them():
