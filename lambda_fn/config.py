@@ -35,6 +35,10 @@ def _prefix(env, name: str, default: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _overlap(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
 @dataclass(frozen=True)
 class Config:
     max_records: int = 1000
@@ -43,7 +47,7 @@ class Config:
     scored_prefix: str = "scored/"
     errors_prefix: str = "errors/"
     summary_prefix: str = "summaries/"
-    # One object per input name while a run scores it (a lease, see batch/s3_io.py).
+    # One object per input name while a run scores it (a lease, see batch/lease.py).
     lease_prefix: str = "leases/"
     chunk_rows: int = 10_000
     part_bytes: int = 16 * 1024 * 1024
@@ -56,6 +60,19 @@ class Config:
     s3_max_attempts: int = 5
     s3_connect_timeout: int = 5
     s3_read_timeout: int = 30
+    # Large files (batch/chunked). With a state machine, a plain CSV over
+    # inplace_max_bytes is scored in byte ranges of about range_bytes; without
+    # one (local runs, tests) every file is scored in one invocation.
+    state_machine_arn: str = ""
+    # A whole-file run must end within the function's timeout; the default
+    # keeps well under what docs/benchmarks.md measures for that time.
+    inplace_max_bytes: int = 2_000_000_000
+    # Gzip cannot be cut into ranges, so a .csv.gz is always scored whole; CSV
+    # commonly compresses 5-10x, so this is about the uncompressed budget.
+    gzip_max_bytes: int = 400_000_000
+    range_bytes: int = 128 << 20
+    # The chunked path's working objects (plan, ranges' outputs); never a result.
+    staging_prefix: str = "staging/"
 
     @classmethod
     def from_env(cls, env=None) -> Config:
@@ -78,15 +95,31 @@ class Config:
             s3_max_attempts=_int(env, "S3_MAX_ATTEMPTS", cls.s3_max_attempts, 1),
             s3_connect_timeout=_int(env, "S3_CONNECT_TIMEOUT", cls.s3_connect_timeout, 1),
             s3_read_timeout=_int(env, "S3_READ_TIMEOUT", cls.s3_read_timeout, 1),
+            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+            inplace_max_bytes=_int(env, "INPLACE_MAX_BYTES", cls.inplace_max_bytes, 1),
+            gzip_max_bytes=_int(env, "GZIP_MAX_BYTES", cls.gzip_max_bytes, 1),
+            range_bytes=_int(env, "RANGE_BYTES", cls.range_bytes, 1),
+            staging_prefix=_prefix(env, "STAGING_PREFIX", cls.staging_prefix),
         )
+        config.check_prefixes()
+        return config
+
+    def check_prefixes(self) -> None:
+        """No output may land under the input prefix (the function would
+        trigger itself), and staging may not mix with inputs or results."""
         for name in ("scored_prefix", "errors_prefix", "summary_prefix", "lease_prefix"):
-            out = getattr(config, name)
-            if out.startswith(config.input_prefix) or config.input_prefix.startswith(out):
+            out = getattr(self, name)
+            if _overlap(out, self.input_prefix):
                 raise ConfigError(
-                    f"{name.upper()} {out!r} overlaps INPUT_PREFIX {config.input_prefix!r}: "
+                    f"{name.upper()} {out!r} overlaps INPUT_PREFIX {self.input_prefix!r}: "
                     "the function would trigger itself"
                 )
-        return config
+        for name in ("input_prefix", "scored_prefix", "errors_prefix", "summary_prefix"):
+            other = getattr(self, name)
+            if _overlap(self.staging_prefix, other):
+                raise ConfigError(
+                    f"STAGING_PREFIX {self.staging_prefix!r} overlaps {name.upper()} {other!r}"
+                )
 
     def botocore_config(self):
         """The S3 client's settings: retry mode and attempts, timeouts."""

@@ -6,7 +6,7 @@ are rejected, and summaries/<name>.json with the counts
 (rows_in = rows_scored + rows_rejected), the source's ETag (and version id)
 and timings.
 
-A file's run, in order (s3_io has the pieces):
+A file's run, in order (s3_io, lease and summary hold the pieces):
 1. HEAD the input; an event for an ETag that is no longer current is
    `superseded` (the newer upload's own event scores it).
 2. A summary for this source version and model means a duplicate delivery:
@@ -25,27 +25,16 @@ retried and starts again at 1.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
-from datetime import UTC, datetime
 from urllib.parse import unquote_plus
 
+import lambda_fn.batch.summary as summaries
 from contract import csv_sniff
+from lambda_fn.batch.chunked import route
 from lambda_fn.batch.csv_reader import READ_ERRORS, Records, with_line_ends
-from lambda_fn.batch.s3_io import (
-    MAX_KEY_BYTES,
-    LeaseHeld,
-    S3Writer,
-    acquire_lease,
-    delete_if_present,
-    key_bytes,
-    new_run_id,
-    open_object,
-    publish,
-    put_json,
-    put_json_once,
-    read_json_versioned,
-)
+from lambda_fn.batch.keys import SUFFIXES, output_keys
+from lambda_fn.batch.lease import LeaseHeld, acquire_lease
+from lambda_fn.batch.s3_io import S3Writer, open_object, publish, read_json_versioned
 from lambda_fn.batch.scoring import (
     ERROR_HEADER,
     Outputs,
@@ -57,10 +46,6 @@ from lambda_fn.batch.scoring import (
 from lambda_fn.config import Config
 from lambda_fn.model import Model
 
-SUFFIXES = (".csv", ".csv.gz")
-# What the output keys add after the name (the longest decides when a name is shortened).
-_KEY_SUFFIXES = {"scored": "", "errors": "", "summary": ".json", "lease": ".lease"}
-
 
 class BatchFailed(Exception):
     """Some files could not be processed; raised after all were tried, so
@@ -70,32 +55,6 @@ class BatchFailed(Exception):
 class Busy(Exception):
     """Another run is scoring a different version of the same input; this
     delivery fails so that it is retried once that run is done."""
-
-
-def output_keys(key: str, config: Config) -> dict[str, str]:
-    """The keys of a file's outputs, each at most 1,024 bytes: a name too long
-    to fit is shortened to its start, a hash of the whole and its extension."""
-    name = key[len(config.input_prefix) :]
-    prefixes = {
-        "scored": config.scored_prefix,
-        "errors": config.errors_prefix,
-        "summary": config.summary_prefix,
-        "lease": config.lease_prefix,
-    }
-    longest = max(key_bytes(prefixes[k] + s) for k, s in _KEY_SUFFIXES.items())
-    if key_bytes(name) + longest > MAX_KEY_BYTES:
-        name = short_name(name, MAX_KEY_BYTES - longest)
-    return {k: prefixes[k] + name + s for k, s in _KEY_SUFFIXES.items()}
-
-
-def short_name(name: str, limit: int) -> str:
-    """`name` in at most `limit` bytes: its start, '~', 16 hex digits of its
-    SHA-256 and its .csv/.csv.gz extension, as it was spelt."""
-    ext = next((name[-len(s) :] for s in SUFFIXES[::-1] if name.lower().endswith(s)), "")
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    room = max(0, limit - key_bytes(ext) - len(digest) - 1)
-    stem = name[: len(name) - len(ext)].encode("utf-8", "surrogatepass")[:room]
-    return stem.decode("utf-8", "ignore") + "~" + digest + ext
 
 
 def handle_event(event: dict, model: Model, config: Config, s3, log=None) -> dict:
@@ -116,9 +75,7 @@ def handle_event(event: dict, model: Model, config: Config, s3, log=None) -> dic
             continue
         try:
             # A file too large for one invocation goes to the state machine instead.
-            from lambda_fn.batch import chunked
-
-            routed = chunked.route(s3, bucket, key, model, config)
+            routed = route(s3, bucket, key, model, config)
             results.append(
                 routed or score_object(s3, bucket, key, model, config, event_etag=obj.get("eTag"))
             )
@@ -134,33 +91,13 @@ def handle_event(event: dict, model: Model, config: Config, s3, log=None) -> dic
     return {"files": results}
 
 
-def same_run(summary, source: dict, model: Model) -> bool:
-    """Whether `summary` is for this version of the source and this model."""
-    if not isinstance(summary, dict) or not isinstance(summary.get("source"), dict):
-        return False
-    seen = summary["source"]
-    return (
-        seen.get("etag") == source["etag"]
-        and seen.get("version_id") == source.get("version_id")
-        and summary.get("model_version") == model.version
-    )
-
-
-def is_committed(summary, source: dict, model: Model) -> bool:
-    return same_run(summary, source, model) and summary.get("status") in ("scored", "rejected")
-
-
 def score_object(
     s3, bucket: str, key: str, model: Model, config: Config, event_etag: str | None = None
 ) -> dict:
     """Score one input object (see the module's docstring for the steps)."""
     started = time.perf_counter()
     keys = output_keys(key, config)
-    head = s3.head_object(Bucket=bucket, Key=key)
-    source = {"bucket": bucket, "key": key, "etag": head["ETag"].strip('"')}
-    if head.get("VersionId") and head["VersionId"] != "null":
-        source["version_id"] = head["VersionId"]
-    source["bytes"] = head["ContentLength"]
+    source = summaries.source_of(bucket, key, s3.head_object(Bucket=bucket, Key=key))
     if event_etag and event_etag.strip('"') != source["etag"]:
         return {
             "key": key,
@@ -170,9 +107,9 @@ def score_object(
             "the newer upload's own event scores it",
         }
     previous, _ = read_json_versioned(s3, bucket, keys["summary"])
-    if is_committed(previous, source, model):
+    if summaries.is_committed(previous, source, model.version):
         return {**previous, "duplicate_delivery": True}
-    run_id = new_run_id()
+    run_id = summaries.new_run_id()
     try:
         lease = acquire_lease(
             s3,
@@ -203,55 +140,48 @@ def score_object(
 def _run(
     s3, keys: dict, source: dict, model: Model, config: Config, started: float, run_id: str
 ) -> dict:
-    bucket, key = source["bucket"], source["key"]
+    bucket = source["bucket"]
     previous, previous_etag = read_json_versioned(s3, bucket, keys["summary"])
-    if is_committed(previous, source, model):  # committed while we waited for the lease
+    if summaries.is_committed(previous, source, model.version):  # committed while we waited
         return {**previous, "duplicate_delivery": True}
-    summary = {
-        "key": key,
-        "source": source,
-        "model_version": model.version,
-        "threshold": model.threshold,
-        "run_id": run_id,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    pending = {
-        **summary,
-        "status": "pending",
-        "note": "being scored; outputs of any earlier version were removed",
-    }
-    pending_etag = put_json_once(
-        s3, bucket, keys["summary"], pending, if_match=previous_etag, create=True
+    run = summaries.Run(source, model.version, model.threshold, run_id, summaries.now())
+    pending = summaries.document(
+        run, "pending", note="being scored; outputs of any earlier version were removed"
     )
-    for stale in (keys["scored"], keys["errors"]):
-        delete_if_present(s3, bucket, stale)
-
+    pending_etag = summaries.mark_pending(s3, keys, pending, previous_etag)
     scored = S3Writer(s3, bucket, keys["scored"], config.part_bytes, "text/csv")
     errors = S3Writer(s3, bucket, keys["errors"], config.part_bytes, "text/csv")
     out = Outputs(scored, errors)
     out.errors.rows([ERROR_HEADER])
     try:
-        final = _score(s3, source, model, config, scored, out)
-        final = {**summary, **final}
-        commit = [scored] if final["status"] == "scored" else []
-        if final["status"] == "scored":
-            final["outputs"] = {"scored": keys["scored"]}
+        result = _score(s3, source, model, config, scored, out)
+        commit, outputs = [], {}
+        if result["status"] == "scored":
+            commit.append(scored)
+            outputs["scored"] = keys["scored"]
         else:
             scored.abort()
-            final["outputs"] = {}
-        if out.tally.rows_rejected or final["status"] == "rejected":
+        if out.tally.rows_rejected or result["status"] == "rejected":
             out.errors.flush()
             commit.append(errors)
-            final["outputs"]["errors"] = keys["errors"]
+            outputs["errors"] = keys["errors"]
         else:
             errors.abort()
-        final["timings"] = {k: round(v, 4) for k, v in out.tally.timings().items()}
-        final["timings"]["total_seconds"] = round(time.perf_counter() - started, 4)
+        timings = {k: round(v, 4) for k, v in out.tally.timings().items()}
+        timings["total_seconds"] = round(time.perf_counter() - started, 4)
+        final = summaries.document(run, **result, outputs=outputs, timings=timings)
         publish(s3, bucket, commit, [], keys["summary"], final, pending_etag)
     except BaseException as exc:
         scored.abort()
         errors.abort()
-        _record_failure(s3, keys["summary"], pending, pending_etag, exc)
+        failed = summaries.document(
+            run,
+            "failed",
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            note="scoring failed; the delivery is retried (then parked in the dead-letter queue)",
+        )
+        with contextlib.suppress(Exception):  # best effort: the original fault is what is raised
+            summaries.record_failure(s3, keys["summary"], failed, pending_etag)
         raise
     final["outputs"]["summary"] = keys["summary"]
     return final
@@ -315,18 +245,6 @@ def _describe(exc: BaseException) -> str:
     if type(exc).__name__ in ("BadGzipFile", "error"):  # gzip.BadGzipFile, zlib.error
         return f"the gzip data is damaged: {text}"
     return text
-
-
-def _record_failure(s3, summary_key: str, pending: dict, pending_etag: str, exc) -> None:
-    """Best effort: the summary says this version failed and will be retried."""
-    failed = {
-        **pending,
-        "status": "failed",
-        "error": f"{type(exc).__name__}: {exc}"[:2000],
-        "note": "scoring failed; the delivery is retried (then parked in the dead-letter queue)",
-    }
-    with contextlib.suppress(Exception):  # the original fault is what gets raised
-        put_json(s3, pending["source"]["bucket"], summary_key, failed, if_match=pending_etag)
 
 
 class _Rejected(Exception):

@@ -17,8 +17,7 @@ timeouts) are retried, with backoff, by the client's retry mode
   commit(), so an output becomes visible whole or not at all.
 - Publishing (publish): outputs committed, stale ones deleted, and the
   summary written last with a conditional PUT, as the commit marker.
-- Leases (acquire_lease): one run per input name at a time, by a conditional
-  PUT (If-None-Match) of a small lease object.
+- Listing (list_objects) and the error code of a failed call (error_code).
 """
 
 from __future__ import annotations
@@ -28,9 +27,7 @@ import io
 import json
 import random
 import time
-import uuid
 import zlib
-from dataclasses import dataclass
 
 READ_BUFFER_BYTES = 1 << 20
 # How many times a body that broke off is reopened at the byte it stopped at.
@@ -45,8 +42,6 @@ _sleep = time.sleep  # this module's own name for it, so tests can watch the pau
 MAX_INFLATE_RATIO = 200
 MIN_INFLATE_ALLOWANCE = 64 << 20
 MAX_INFLATED_BYTES = 100 << 30
-# S3 keys are at most 1,024 bytes of UTF-8.
-MAX_KEY_BYTES = 1024
 # What S3 answers when a conditional write loses (412) or races another (409).
 CONDITION_FAILED = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 
@@ -62,14 +57,6 @@ class InflateLimitExceeded(OSError):
     a file too large for one invocation); the file is rejected."""
 
 
-class LeaseHeld(Exception):
-    """Another run holds the input's lease; `holder` is what it wrote."""
-
-    def __init__(self, key: str, holder: dict):
-        super().__init__(f"{key} is held by another run ({holder.get('run_id')})")
-        self.holder = holder
-
-
 def error_code(exc: BaseException) -> str | None:
     """The S3 error code of a botocore ClientError (without importing botocore)."""
     response = getattr(exc, "response", None)
@@ -80,10 +67,6 @@ def error_code(exc: BaseException) -> str | None:
 
 def condition_failed(exc: BaseException) -> bool:
     return error_code(exc) in CONDITION_FAILED
-
-
-def key_bytes(key: str) -> int:
-    return len(key.encode("utf-8", "surrogatepass"))
 
 
 class S3Body(io.RawIOBase):
@@ -261,6 +244,19 @@ def put_json_once(
         raise
 
 
+def list_objects(s3, bucket: str, prefix: str):
+    """Every object under prefix (its Key, Size, ...), page after page."""
+    token = None
+    while True:
+        page = s3.list_objects_v2(
+            Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
+        )
+        yield from page.get("Contents", [])
+        if not page.get("IsTruncated"):
+            return
+        token = page["NextContinuationToken"]
+
+
 def delete_if_present(s3, bucket: str, key: str) -> None:
     s3.delete_object(Bucket=bucket, Key=key)  # S3 answers 204 whether or not it existed
 
@@ -375,63 +371,3 @@ def publish(
     for key in stale:
         delete_if_present(s3, bucket, key)
     return put_json_once(s3, bucket, summary_key, summary, if_match=summary_etag, create=True)
-
-
-@dataclass
-class Lease:
-    """One run's claim on an input name, until expires_at (epoch seconds)."""
-
-    s3: object
-    bucket: str
-    key: str
-    owner: str
-    etag: str
-    expires_at: float
-
-    def release(self) -> None:
-        """Delete the lease if it is still this run's (If-Match on its ETag)."""
-        try:
-            self.s3.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
-        except Exception as exc:  # noqa: BLE001 - taken over or gone: nothing of ours to delete
-            if not condition_failed(exc) and error_code(exc) not in ("404", "NoSuchKey"):
-                raise
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex
-
-
-def acquire_lease(
-    s3, bucket: str, key: str, seconds: float, about: dict, run_id: str | None = None
-) -> Lease:
-    """Claim `key` for `seconds` for the run `run_id`: created with
-    If-None-Match, or taken over with If-Match once the holder's lease has
-    expired (a run that was killed). Raises LeaseHeld when another live run
-    holds it."""
-    owner = run_id or new_run_id()
-    expires_at = time.time() + seconds
-    body = {**about, "run_id": owner, "expires_at": expires_at}
-    try:
-        etag = put_json_once(s3, bucket, key, body, create=True)
-        return Lease(s3, bucket, key, owner, etag, expires_at)
-    except Exception as exc:
-        if not condition_failed(exc):
-            raise
-    holder, holder_etag = read_json_versioned(s3, bucket, key)
-    if holder_etag is None:  # released in between: try once more from the start
-        etag = _put_or_held(s3, bucket, key, body, create=True)
-        return Lease(s3, bucket, key, owner, etag, expires_at)
-    holder = holder if isinstance(holder, dict) else {}
-    if float(holder.get("expires_at", 0)) > time.time():
-        raise LeaseHeld(key, holder)
-    etag = _put_or_held(s3, bucket, key, body, if_match=holder_etag)
-    return Lease(s3, bucket, key, owner, etag, expires_at)
-
-
-def _put_or_held(s3, bucket, key, body, **condition) -> str:
-    try:
-        return put_json_once(s3, bucket, key, body, **condition)
-    except Exception as exc:
-        if condition_failed(exc):
-            raise LeaseHeld(key, read_json(s3, bucket, key) or {}) from exc
-        raise

@@ -102,9 +102,9 @@ def test_a_gzip_body_that_breaks_off_is_resumed_too(s3, faults, model):
 def test_a_body_that_keeps_breaking_fails_the_file_and_the_redelivery_completes_it(
     app, s3, faults, model, monkeypatch
 ):
-    """The data-loss bug of issue 14: a read timeout mid-file used to end the
-    file early, save the rows read so far as a finished result and make the
-    redelivery a duplicate."""
+    """A read timeout mid-file must not end the file early: the rows read so
+    far are never saved as a finished result, and the redelivery scores the
+    file rather than taking it for a duplicate."""
     from lambda_fn.batch import s3_io
 
     body = features_csv(3000, seed=1).encode()

@@ -132,18 +132,6 @@ def test_a_redelivery_after_a_committed_run_is_a_duplicate_and_writes_nothing(s3
     assert [w for w in writes if w != "HeadObject"] == []
 
 
-@pytest.mark.parametrize(("fill", "ext"), [("é", ".csv"), ("x", ".CSV.GZ")])
-def test_output_keys_never_exceed_1024_bytes(fill, ext):
-    config = Config()
-    room = 1024 - len(f"incoming/{ext}".encode())
-    key = "incoming/" + fill * (room // len(fill.encode())) + ext  # at S3's limit
-    keys = job.output_keys(key, config)
-    assert all(len(k.encode()) <= 1024 for k in keys.values())
-    assert keys["scored"].endswith(ext) and keys["summary"].endswith(ext + ".json")
-    other = job.output_keys(key[:-8] + "zz" + key[-6:], config)
-    assert other["scored"] != keys["scored"]  # the hash tells long names apart
-
-
 def test_a_file_with_a_key_at_the_limit_is_scored_with_short_output_names(s3, model):
     key = "incoming/" + "n" * (1024 - len("incoming/") - 4) + ".csv"
     s3.put_object(Bucket=BUCKET, Key=key, Body=features_csv(5).encode())

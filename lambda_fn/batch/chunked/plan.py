@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime
 from typing import NamedTuple
 
-from lambda_fn.batch import staging as stage
+import lambda_fn.batch.chunked.staging as stage
+import lambda_fn.batch.summary as summaries
 from lambda_fn.batch.csv_reader import MAX_LINE_BYTES, Records
-from lambda_fn.batch.s3_io import READ_BUFFER_BYTES
+from lambda_fn.batch.s3_io import READ_BUFFER_BYTES, put_json
 
 BLOCK_BYTES = 8 << 20
 # A final object has at most 10,000 parts, and the merge makes at most about
@@ -183,20 +183,16 @@ def plan_task(
     the ETag of the run's pending summary, which the merge commits over) and
     manifest.json (the ranges, for the Distributed Map's ItemReader) under the
     run's staging prefix, and returns where the manifest is."""
-    bucket, key = task["bucket"], task["key"]
-    started = datetime.now(UTC).isoformat(timespec="seconds")
-    body = stage.get_source(s3, task)
+    bucket = task["bucket"]
+    started = summaries.now()
+    source = summaries.source(bucket, task["key"], task["etag"], task.get("version"), None)
+    body = stage.get_source(s3, source)
+    source["bytes"] = body["ContentLength"]
     range_bytes = max(range_bytes, -(-body["ContentLength"] // MAX_RANGES))
     result = cut(io.BufferedReader(body["Body"], READ_BUFFER_BYTES), range_bytes)
     keys = stage.keys(staging, task["run"])
     plan = {
-        "source": {
-            "bucket": bucket,
-            "key": key,
-            "etag": task["etag"],
-            "version": task.get("version"),
-            "bytes": body["ContentLength"],
-        },
+        "source": source,
         "model_version": model_version,
         "started_at": started,
         "header_raw": result.header_raw,
@@ -206,6 +202,6 @@ def plan_task(
         "summary_etag": summary_etag,
     }
     manifest = [r._asdict() for r in result.ranges]
-    stage.put_json(s3, bucket, keys["plan"], plan)
-    stage.put_json(s3, bucket, keys["manifest"], manifest)
+    put_json(s3, bucket, keys["plan"], plan)
+    put_json(s3, bucket, keys["manifest"], manifest)
     return {"bucket": bucket, "manifest": keys["manifest"], "ranges": len(result.ranges)}

@@ -9,10 +9,12 @@ import pytest
 from moto import mock_aws
 
 from lambda_fn import events
-from lambda_fn.batch import chunked, merge, plan, staging
-from lambda_fn.batch.range_job import score_range_task
-from lambda_fn.config import Config
-from tests.lambda_fn.batch.test_state_machine import big_messy_body
+from lambda_fn.batch import chunked
+from lambda_fn.batch.chunked import merge, plan, staging
+from lambda_fn.batch.chunked.range_job import score_range_task
+from lambda_fn.batch.s3_io import put_json
+from lambda_fn.config import Config, ConfigError
+from tests.lambda_fn.batch.chunked.test_state_machine import big_messy_body
 from tests.lambda_fn.test_batch import features_csv
 
 BUCKET = "scoring"
@@ -29,8 +31,10 @@ def s3():
 
 
 def upload(s3, key, body):
-    etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
-    return {"bucket": BUCKET, "key": key, "etag": etag, "version": "", "run": "run-1"}
+    """The object put, as the task events name it (its version when the bucket keeps them)."""
+    put = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    etag, version = put["ETag"].strip('"'), put.get("VersionId", "")
+    return {"bucket": BUCKET, "key": key, "etag": etag, "version": version, "run": "run-1"}
 
 
 def run_all(s3, model, task, range_bytes):
@@ -145,7 +149,7 @@ def test_an_empty_last_range_scores_nothing_and_merges_to_the_same_result(s3, mo
     ]
     plan_key = staging.keys(STAGING, "run-1")["plan"]
     planned = json.loads(s3.get_object(Bucket=BUCKET, Key=plan_key)["Body"].read())
-    staging.put_json(s3, BUCKET, plan_key, {**planned, "ranges": 3})
+    put_json(s3, BUCKET, plan_key, {**planned, "ranges": 3})
     results = [score_range_task(s3, {**task, "range": i}, model, CONFIG, STAGING) for i in items]
     assert results[2]["rows_in"] == 0
     merge.merge_task(s3, task, CONFIG, STAGING, model.threshold)
@@ -184,9 +188,11 @@ def test_the_fail_task_removes_only_what_its_run_published(s3, model):
     task = upload(s3, "incoming/f.csv", features_csv(10).encode())
     s3.put_object(Bucket=BUCKET, Key="errors/f.csv", Body=b"from an earlier run")
     merge.compose(s3, BUCKET, "scored/f.csv", [b"partial"], "run-1", "text/csv")
-    staging.put_json(s3, BUCKET, "staging/run-1/plan.json", {})
+    put_json(s3, BUCKET, "staging/run-1/plan.json", {})
     error = {"Error": "States.ExceedToleratedFailureThreshold", "Cause": "range 3 failed"}
-    result = merge.fail_task(s3, {**task, "error": error}, CONFIG, STAGING, model.version)
+    result = merge.fail_task(
+        s3, {**task, "error": error}, CONFIG, STAGING, model.version, model.threshold
+    )
     assert result["reason"] == "States.ExceedToleratedFailureThreshold: range 3 failed"
     names = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert "scored/f.csv" not in names and "errors/f.csv" in names
@@ -211,7 +217,7 @@ class StepFunctions:
 
 
 def settings(**kw):
-    return chunked.ChunkedSettings(state_machine_arn="arn:sm", **kw)
+    return Config(chunk_rows=5, state_machine_arn="arn:sm", **kw)
 
 
 def test_routing_keeps_small_files_and_files_rejected_at_the_header_in_place(s3, model):
@@ -221,10 +227,10 @@ def test_routing_keeps_small_files_and_files_rejected_at_the_header_in_place(s3,
     upload(s3, "incoming/big.csv", features_csv(100).encode())
     small = settings(inplace_max_bytes=10**6)
     tiny = settings(inplace_max_bytes=100)
-    assert chunked.route(s3, BUCKET, "incoming/small.csv", model, CONFIG, small, sfn) is None
-    assert chunked.route(s3, BUCKET, "incoming/no-features.csv", model, CONFIG, tiny, sfn) is None
-    first = chunked.route(s3, BUCKET, "incoming/big.csv", model, CONFIG, tiny, sfn)
-    again = chunked.route(s3, BUCKET, "incoming/big.csv", model, CONFIG, tiny, sfn)
+    assert chunked.route(s3, BUCKET, "incoming/small.csv", model, small, sfn) is None
+    assert chunked.route(s3, BUCKET, "incoming/no-features.csv", model, tiny, sfn) is None
+    first = chunked.route(s3, BUCKET, "incoming/big.csv", model, tiny, sfn)
+    again = chunked.route(s3, BUCKET, "incoming/big.csv", model, tiny, sfn)
     assert first["status"] == "chunked" and again["duplicate_delivery"] is True
     assert sfn.names == [first["run"]]
     assert len(first["run"]) <= 80 and first["run"].startswith("big-csv-")
@@ -234,13 +240,13 @@ def test_gzip_over_its_limit_is_rejected_with_a_summary_saying_why(s3, model):
     body = gzip.compress(features_csv(200).encode())
     upload(s3, "incoming/big.csv.gz", body)
     limit = settings(gzip_max_bytes=len(body) - 1, inplace_max_bytes=1)
-    result = chunked.route(s3, BUCKET, "incoming/big.csv.gz", model, CONFIG, limit, StepFunctions())
+    result = chunked.route(s3, BUCKET, "incoming/big.csv.gz", model, limit, StepFunctions())
     assert result["status"] == "rejected"
     assert "cannot be split" in result["reason"] and "upload it uncompressed" in result["reason"]
     errors = gzip.decompress(s3.get_object(Bucket=BUCKET, Key="errors/big.csv.gz")["Body"].read())
     assert errors.decode().splitlines()[0] == "line,column,value,reason"
     under = settings(gzip_max_bytes=len(body), inplace_max_bytes=1)
-    assert chunked.route(s3, BUCKET, "incoming/big.csv.gz", model, CONFIG, under) is None
+    assert chunked.route(s3, BUCKET, "incoming/big.csv.gz", model, under) is None
 
 
 def test_task_events_are_validated_at_the_boundary():
@@ -261,8 +267,8 @@ def test_task_events_are_validated_at_the_boundary():
 
 
 def test_staging_may_not_overlap_the_other_prefixes():
-    with pytest.raises(chunked.ConfigError, match="overlaps"):
-        chunked.ChunkedSettings.from_env({"STAGING_PREFIX": "scored/tmp"})
+    with pytest.raises(ConfigError, match="STAGING_PREFIX 'scored/tmp/' overlaps SCORED_PREFIX"):
+        Config.from_env({"STAGING_PREFIX": "scored/tmp"})
 
 
 def _plan_and_score(s3, model, task, range_bytes=300):
@@ -297,7 +303,30 @@ def test_a_run_overtaken_by_a_newer_upload_publishes_nothing_over_it(s3, model):
     with pytest.raises(merge.Superseded, match="no longer run run-a's pending summary"):
         merge.merge_task(s3, {"task": "merge", **older}, CONFIG, STAGING, model.threshold)
     error = {"Error": "Superseded", "Cause": "overtaken"}
-    failed = merge.fail_task(s3, {**older, "error": error}, CONFIG, STAGING, model.version)
+    failed = merge.fail_task(
+        s3, {**older, "error": error}, CONFIG, STAGING, model.version, model.threshold
+    )
     assert failed["summary_written"] is False  # run-b's pending summary stays
     seen = outputs(s3, "race.csv")
     assert seen["scored"] is None and seen["summary"]["run_id"] == "run-b"
+
+
+def test_a_chunked_result_on_a_versioned_bucket_matches_its_source_so_a_redelivery_is_done(
+    s3, model
+):
+    """The committed summary names the source version it was made from, as the
+    whole-file path's does: a later delivery of that version is a duplicate,
+    answered from the summary, with nothing scored or written again."""
+    from lambda_fn.batch import score_object
+
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    task = upload(s3, "incoming/kept.csv", features_csv(40).encode())
+    assert task["version"]
+    run_all(s3, model, task, 300)
+    summary = outputs(s3, "kept.csv")["summary"]
+    assert summary["status"] == "scored"
+    assert summary["source"]["version_id"] == task["version"]
+    again = score_object(s3, BUCKET, "incoming/kept.csv", model, CONFIG)
+    assert again.get("duplicate_delivery") is True and again["run_id"] == "run-1"
+    history = s3.list_object_versions(Bucket=BUCKET, Prefix="summaries/kept.csv.json")
+    assert len(history["Versions"]) == 2  # the run's pending summary, then its commit

@@ -5,6 +5,7 @@ import io
 import json
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
@@ -13,12 +14,12 @@ from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from lambda_fn import batch
-from lambda_fn.batch import chunked
+from lambda_fn.batch.chunked import router
 from lambda_fn.config import Config
 from lambda_fn.model import Model
 from tests.lambda_fn.test_batch import features_csv, messy_body, s3_event
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 DEFINITION = ROOT / "infra" / "statemachine" / "scoring.asl.json"
 BUCKET = "scoring"
 REGION = "us-east-1"
@@ -88,18 +89,18 @@ def aws(app, monkeypatch):
             "invoke",
             lambda backend, *args: tasks.invoke(backend, *args),
         )
-        monkeypatch.setenv("STATE_MACHINE_ARN", machine)
-        monkeypatch.setenv("INPLACE_MAX_BYTES", "2000")
-        monkeypatch.setenv("RANGE_BYTES", "1500")
-        monkeypatch.setattr(chunked, "_sfn", sfn)
+        monkeypatch.setattr(router, "_sfn", sfn)
         # Several vCPUs, whatever this machine has: ranges must reproduce one
         # invocation byte for byte however the rows are shared out.
-        model = app.MODEL
-        app.use_model(Model.from_bytes(model.data, threads=4))
+        model, config = app.MODEL, app.CONFIG
+        chunked = replace(
+            config, state_machine_arn=machine, inplace_max_bytes=2000, range_bytes=1500
+        )
+        app.use_model(Model.from_bytes(model.data, threads=4), chunked)
         app._s3_client = s3
         yield s3, sfn, machine, tasks
         app._s3_client = None
-        app.use_model(model)
+        app.use_model(model, config)
 
 
 def finished(sfn, machine, timeout=120):
@@ -121,10 +122,9 @@ def keys(s3, prefix=""):
     return sorted(o["Key"] for o in listed)
 
 
-def scored_whole(s3, app, monkeypatch, body: bytes) -> dict:
+def scored_whole(s3, app, body: bytes) -> dict:
     """The same bytes scored by the whole-file path, in one invocation."""
     s3.put_object(Bucket=BUCKET, Key="incoming/whole.csv", Body=body)
-    monkeypatch.delenv("STATE_MACHINE_ARN")
     summary = batch.score_object(s3, BUCKET, "incoming/whole.csv", app.MODEL, Config())
     return {
         "summary": summary,
@@ -152,7 +152,7 @@ def test_a_file_over_the_budget_is_scored_by_the_state_machine_as_one_invocation
     assert execution["status"] == "SUCCEEDED", execution
     ranges = [c for c in tasks.calls if c["task"] == "score-range"]
     assert len(ranges) >= 4
-    whole = scored_whole(s3, app, monkeypatch, body)
+    whole = scored_whole(s3, app, body)
     assert body_of(s3, "scored/big.csv") == whole["scored"]
     assert body_of(s3, "errors/big.csv") == whole["errors"]
     summary = json.loads(body_of(s3, "summaries/big.csv.json"))
@@ -161,6 +161,10 @@ def test_a_file_over_the_budget_is_scored_by_the_state_machine_as_one_invocation
     assert summary["status"] == "scored"
     assert summary["chunked"]["ranges"] == len(ranges)
     assert keys(s3, "staging/") == []
+    # The bucket keeps versions: the commit names this one, so the whole-file
+    # path takes a later delivery of it for a duplicate.
+    again = batch.score_object(s3, BUCKET, "incoming/big.csv", app.MODEL, Config())
+    assert again.get("duplicate_delivery") is True and again["run_id"] == summary["run_id"]
 
 
 def test_a_redelivered_notification_starts_no_second_execution(app, aws):
@@ -249,13 +253,13 @@ def test_a_file_of_many_megabytes_in_many_ranges_is_byte_identical_to_one_invoca
     # Quoted newlines, CRLF and bad rows between long clean stretches, about 12 MB.
     body = header + b"\n" + (messy + plain) * 3 + messy
     assert len(body) > 10_000_000
-    monkeypatch.setenv("RANGE_BYTES", str(512 << 10))
+    app.use_model(app.MODEL, replace(app.CONFIG, range_bytes=512 << 10))
     s3.put_object(Bucket=BUCKET, Key="incoming/large.csv", Body=body)
     app.handler(s3_event("incoming/large.csv"), None)
     (execution,) = finished(sfn, machine, timeout=600)
     assert execution["status"] == "SUCCEEDED", execution
     assert len([c for c in tasks.calls if c["task"] == "score-range"]) >= 20
-    whole = scored_whole(s3, app, monkeypatch, body)
+    whole = scored_whole(s3, app, body)
     assert body_of(s3, "scored/large.csv") == whole["scored"]
     assert body_of(s3, "errors/large.csv") == whole["errors"]
     summary = json.loads(body_of(s3, "summaries/large.csv.json"))

@@ -13,9 +13,9 @@ from __future__ import annotations
 import io
 import time
 
-from lambda_fn.batch import staging as stage
+import lambda_fn.batch.chunked.staging as stage
 from lambda_fn.batch.csv_reader import Records
-from lambda_fn.batch.s3_io import READ_BUFFER_BYTES, S3Writer
+from lambda_fn.batch.s3_io import READ_BUFFER_BYTES, S3Writer, put_json
 from lambda_fn.batch.scoring import Outputs, feature_columns, header_problems, score_chunks
 from lambda_fn.config import Config
 from lambda_fn.model import Model
@@ -39,14 +39,13 @@ def score_range_task(s3, task: dict, model: Model, config: Config, staging: str)
     if header_problems(header, model):
         raise PlanMismatch("the planned header cannot be scored by this model")
     columns = feature_columns(header, model)
-    source = {**task, "etag": plan["source"]["etag"], "version": plan["source"]["version"]}
     parts = stage.part_keys(staging, run, index)
     scored = S3Writer(s3, bucket, parts["scored"], config.part_bytes, "text/csv")
     errors = S3Writer(s3, bucket, parts["errors"], config.part_bytes, "text/csv")
     out = Outputs(scored, errors)
     try:
         if end > start:
-            body = stage.get_source(s3, source, f"bytes={start}-{end - 1}")["Body"]
+            body = stage.get_source(s3, plan["source"], f"bytes={start}-{end - 1}")["Body"]
             records = Records(io.BufferedReader(body, READ_BUFFER_BYTES), line_num=line)
             score_chunks(records.chunks(config.chunk_rows, columns.width), columns, model, out)
         out.errors.flush()
@@ -62,5 +61,5 @@ def score_range_task(s3, task: dict, model: Model, config: Config, staging: str)
         "timings": out.tally.timings(),
         "seconds": time.perf_counter() - started,
     }
-    stage.put_json(s3, bucket, parts["tally"], tally)
+    put_json(s3, bucket, parts["tally"], tally)
     return {k: tally[k] for k in ("index", "rows_in", "rows_scored", "rows_rejected")}

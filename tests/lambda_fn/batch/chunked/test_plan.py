@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from lambda_fn.batch import plan
+from lambda_fn.batch.chunked import plan
 from lambda_fn.batch.csv_reader import MAX_LINE_BYTES, Records
 from tests.lambda_fn.batch.test_scoring import score_stream
 from tests.lambda_fn.test_batch import messy_body

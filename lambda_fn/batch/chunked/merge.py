@@ -11,8 +11,8 @@ pieces (the header, small ranges, the start of a range that follows them)
 are read and uploaded as a part instead. An object appears only when its
 upload completes, so a failed merge leaves no partial result.
 
-The run keeps the whole-file path's commit protocol (batch/job.py): its plan
-task first replaces the summary by a `pending` one naming this run and
+The run keeps the whole-file path's commit protocol (batch/summary.py): its
+plan task first replaces the summary by a `pending` one naming this run and
 deletes the outputs of any earlier version (begin_run), so an older result
 never looks current while this one is made; the merge writes the final
 summary last, conditionally on that pending one, and a run whose pending
@@ -25,15 +25,10 @@ import json
 import time
 from datetime import UTC, datetime
 
-from lambda_fn.batch import staging as stage
-from lambda_fn.batch.job import output_keys
-from lambda_fn.batch.s3_io import (
-    condition_failed,
-    delete_if_present,
-    put_json,
-    put_json_once,
-    read_json_versioned,
-)
+import lambda_fn.batch.chunked.staging as stage
+import lambda_fn.batch.summary as summaries
+from lambda_fn.batch.keys import output_keys
+from lambda_fn.batch.s3_io import list_objects, put_json_once, read_json, read_json_versioned
 from lambda_fn.batch.scoring import ERROR_HEADER, scored_header
 from lambda_fn.config import Config
 
@@ -51,34 +46,21 @@ class Superseded(Exception):
     pending summary: its results must not be published over that run's."""
 
 
-def _source(task: dict) -> dict:
-    source = {"bucket": task["bucket"], "key": task["key"], "etag": task["etag"]}
-    if task.get("version"):
-        source["version_id"] = task["version"]
-    return source
-
-
 def begin_run(s3, task: dict, config: Config, model_version: str, threshold: float) -> str:
     """Marks the summary pending for this run and deletes the outputs of any
     earlier version; the pending summary's ETag (the merge's condition)."""
     bucket = task["bucket"]
     out = output_keys(task["key"], config)
     _, previous_etag = read_json_versioned(s3, bucket, out["summary"])
-    pending = {
-        "key": task["key"],
-        "source": _source(task),
-        "model_version": model_version,
-        "threshold": threshold,
-        "run_id": task["run"],
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "status": "pending",
-        "note": "being scored in ranges; outputs of any earlier version were removed",
-        "chunked": {"run": task["run"]},
-    }
-    etag = put_json_once(s3, bucket, out["summary"], pending, if_match=previous_etag, create=True)
-    for stale in (out["scored"], out["errors"]):
-        delete_if_present(s3, bucket, stale)
-    return etag
+    source = summaries.source(bucket, task["key"], task["etag"], task.get("version"), None)
+    run = summaries.Run(source, model_version, threshold, task["run"], summaries.now())
+    pending = summaries.document(
+        run,
+        "pending",
+        note="being scored in ranges; outputs of any earlier version were removed",
+        chunked={"run": task["run"]},
+    )
+    return summaries.mark_pending(s3, out, pending, previous_etag)
 
 
 def _still_ours(s3, bucket: str, summary_key: str, run: str, etag: str) -> None:
@@ -173,24 +155,12 @@ def compose(s3, bucket: str, key: str, pieces: list, run: str, content_type: str
     return total
 
 
-def _part_sizes(s3, bucket: str, prefix: str) -> dict[str, int]:
-    sizes, token = {}, None
-    while True:
-        page = s3.list_objects_v2(
-            Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
-        )
-        sizes.update({o["Key"]: o["Size"] for o in page.get("Contents", [])})
-        if not page.get("IsTruncated"):
-            return sizes
-        token = page["NextContinuationToken"]
-
-
 def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -> dict:
     t0 = time.perf_counter()
     bucket, run = task["bucket"], task["run"]
     keys = stage.keys(staging, run)
     plan = stage.get_json(s3, bucket, keys["plan"])
-    sizes = _part_sizes(s3, bucket, keys["root"] + "parts/")
+    sizes = {o["Key"]: o["Size"] for o in list_objects(s3, bucket, keys["root"] + "parts/")}
     parts = [stage.part_keys(staging, run, i) for i in range(plan["ranges"])]
     missing = [p["tally"] for p in parts if p["tally"] not in sizes]
     if missing:
@@ -216,23 +186,18 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
         compose(s3, bucket, out["errors"], [header, *errors], run, "text/csv")
         outputs["errors"] = out["errors"]
     merge_seconds = time.perf_counter() - t0
-    summary = {
-        "key": source["key"],
-        "source": {k: source[k] for k in ("bucket", "key", "etag", "bytes")},
-        "model_version": plan["model_version"],
-        "threshold": threshold,
-        "run_id": run,
-        "started_at": plan["started_at"],
-        "status": "scored",
-        "outputs": outputs,
+    summary = summaries.document(
+        summaries.Run(source, plan["model_version"], threshold, run, plan["started_at"]),
+        "scored",
+        outputs=outputs,
         **counts,
-        "timings": {
+        timings={
             **timings,
             "merge_seconds": round(merge_seconds, 4),
             "total_seconds": round(_since(plan["started_at"]), 4),
         },
-        "chunked": {"run": run, "ranges": plan["ranges"], "lines": plan["lines"]},
-    }
+        chunked={"run": run, "ranges": plan["ranges"], "lines": plan["lines"]},
+    )
     # Last, and only over this run's pending summary: the commit marker.
     put_json_once(
         s3, bucket, out["summary"], summary, if_match=plan.get("summary_etag"), create=True
@@ -241,7 +206,9 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
     return {"status": "scored", **counts, "summary": out["summary"]}
 
 
-def fail_task(s3, task: dict, config: Config, staging: str, model_version: str) -> dict:
+def fail_task(
+    s3, task: dict, config: Config, staging: str, model_version: str, threshold: float
+) -> dict:
     """After a failed plan, range or merge: no final output of this run stays,
     the summary says why, the staging prefix goes."""
     bucket, key, run = task["bucket"], task["key"], task["run"]
@@ -255,19 +222,22 @@ def fail_task(s3, task: dict, config: Config, staging: str, model_version: str) 
             continue
         if head.get("Metadata", {}).get(RUN_METADATA) == run:
             s3.delete_object(Bucket=bucket, Key=out[name])
-    summary = {
-        "key": key,
-        "source": {"bucket": bucket, "key": key, "etag": task.get("etag")},
-        "model_version": model_version,
-        "run_id": run,
-        "status": "failed",
-        "reason": reason,
-        "outputs": {},
-        "chunked": {"run": run},
-        "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    recorded = _record_failure(s3, bucket, out["summary"], summary)
-    removed = stage.remove(s3, bucket, stage.keys(staging, run)["root"])
+    staged = stage.keys(staging, run)
+    plan = read_json(s3, bucket, staged["plan"])  # none when the plan failed
+    plan = plan if isinstance(plan, dict) else {}
+    source = plan.get("source") or summaries.source(
+        bucket, key, task.get("etag"), task.get("version"), None
+    )
+    failed = summaries.document(
+        summaries.Run(source, model_version, threshold, run, plan.get("started_at")),
+        "failed",
+        reason=reason,
+        outputs={},
+        chunked={"run": run},
+        failed_at=summaries.now(),
+    )
+    recorded = _record_failure(s3, out["summary"], failed)
+    removed = stage.remove(s3, bucket, staged["root"])
     return {
         "status": "failed",
         "reason": reason,
@@ -276,20 +246,17 @@ def fail_task(s3, task: dict, config: Config, staging: str, model_version: str) 
     }
 
 
-def _record_failure(s3, bucket: str, summary_key: str, summary: dict) -> bool:
+def _record_failure(s3, summary_key: str, failed: dict) -> bool:
     """The failed summary, unless another run is in progress on this name (its
     pending summary stays: that run commits or records its own failure)."""
-    seen, etag = read_json_versioned(s3, bucket, summary_key)
-    in_progress = isinstance(seen, dict) and seen.get("status") == "pending"
-    if in_progress and seen.get("run_id") != summary["run_id"]:
+    seen, etag = read_json_versioned(s3, failed["source"]["bucket"], summary_key)
+    seen = seen if isinstance(seen, dict) else {}
+    ours = seen.get("run_id") == failed["run_id"]
+    if seen.get("status") == "pending" and not ours:
         return False
-    try:
-        put_json(s3, bucket, summary_key, summary, if_match=etag, create=True)
-    except Exception as exc:  # botocore's ClientError, without importing botocore here
-        if condition_failed(exc):
-            return False  # another run wrote it since: its summary stands
-        raise
-    return True
+    if ours and failed["started_at"] is None:  # the plan failed: its pending summary knows
+        failed["started_at"] = seen.get("started_at")
+    return summaries.record_failure(s3, summary_key, failed, etag)
 
 
 def _cause(cause) -> str:

@@ -1,6 +1,6 @@
 """The chunked path's working objects under one run's staging prefix.
 
-<staging>/<run>/plan.json       header, source (etag, version), range count
+<staging>/<run>/plan.json       header, source (as the summary names it), range count
 <staging>/<run>/manifest.json   the ranges, read by the Distributed Map
 <staging>/<run>/parts/<i>.scored.csv, <i>.errors.csv, <i>.json   one range's outputs
 
@@ -11,9 +11,10 @@ rule removes what a crashed run leaves).
 
 from __future__ import annotations
 
-import json
+from lambda_fn.batch.s3_io import error_code, list_objects, read_json
 
-from lambda_fn.batch.s3_io import read_json
+# DeleteObjects takes at most 1,000 keys.
+DELETE_BATCH = 1000
 
 
 class ObjectChanged(Exception):
@@ -35,30 +36,24 @@ def part_keys(staging: str, run: str, index: int) -> dict[str, str]:
     }
 
 
-def get_source(s3, task: dict, byte_range: str | None = None) -> dict:
-    """get_object on exactly the planned version (VersionId when the bucket is
-    versioned, else If-Match on the ETag)."""
-    params = {"Bucket": task["bucket"], "Key": task["key"], "IfMatch": f'"{task["etag"]}"'}
-    if task.get("version"):
-        params["VersionId"] = task["version"]
+def get_source(s3, source: dict, byte_range: str | None = None) -> dict:
+    """get_object on exactly the planned version of `source` (a summary's
+    source): VersionId when the bucket is versioned, else If-Match on the ETag."""
+    params = {"Bucket": source["bucket"], "Key": source["key"], "IfMatch": f'"{source["etag"]}"'}
+    if source.get("version_id"):
+        params["VersionId"] = source["version_id"]
     if byte_range:
         params["Range"] = byte_range
     try:
         return s3.get_object(**params)
     except Exception as exc:  # botocore's ClientError, without importing botocore here
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        code = error_code(exc)
         if code in ("PreconditionFailed", "412", "NoSuchKey", "NoSuchVersion", "404"):
             raise ObjectChanged(
-                f"s3://{task['bucket']}/{task['key']} changed or went away while it was "
-                f"scored (planned on ETag {task['etag']}): {code}"
+                f"s3://{source['bucket']}/{source['key']} changed or went away while it was "
+                f"scored (planned on ETag {source['etag']}): {code}"
             ) from exc
         raise
-
-
-def put_json(s3, bucket: str, key: str, value) -> None:
-    s3.put_object(
-        Bucket=bucket, Key=key, ContentType="application/json", Body=json.dumps(value).encode()
-    )
 
 
 def get_json(s3, bucket: str, key: str):
@@ -70,16 +65,8 @@ def get_json(s3, bucket: str, key: str):
 
 def remove(s3, bucket: str, prefix: str) -> int:
     """Deletes every object under prefix; the number deleted."""
-    removed = 0
-    token = None
-    while True:
-        page = s3.list_objects_v2(
-            Bucket=bucket, Prefix=prefix, **({"ContinuationToken": token} if token else {})
-        )
-        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-            removed += len(objects)
-        if not page.get("IsTruncated"):
-            return removed
-        token = page["NextContinuationToken"]
+    found = [{"Key": o["Key"]} for o in list_objects(s3, bucket, prefix)]
+    for i in range(0, len(found), DELETE_BATCH):
+        batch = found[i : i + DELETE_BATCH]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    return len(found)
