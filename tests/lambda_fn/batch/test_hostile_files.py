@@ -99,3 +99,42 @@ def test_cells_echoed_into_errors_cannot_run_as_formulas(s3, model, cell):
     assert result["rows_rejected"] == 1
     (error,) = rows(read(s3, "errors/f.csv"))[1:]
     assert error[1] == "age" and error[2] == "'" + cell
+
+
+def _with_job(n: int, bad_row: int, job: str) -> str:
+    """features_csv with a `job` column the model does not use (as in the
+    marketing data); row `bad_row` (0-based) holds `job`."""
+    lines = features_csv(n).splitlines()
+    jobs = ["admin"] * n
+    jobs[bad_row] = job
+    return (
+        "\n".join([lines[0] + ",job"] + [f"{r},{j}" for r, j in zip(lines[1:], jobs, strict=True)])
+        + "\n"
+    )
+
+
+def test_a_stray_nul_costs_its_row_named_by_column_not_the_file(s3, model):
+    # Issue #27: a header, 30 good rows, one whose job is nul\x00byte, 30 good rows.
+    body = _with_job(61, 30, "nul\x00byte").encode()
+    assert body.count(b"\x00") == 1
+    result = score(s3, model, "incoming/nul.csv", body)
+    assert result["status"] == "scored", result
+    assert (result["rows_in"], result["rows_scored"], result["rows_rejected"]) == (61, 60, 1)
+    (error,) = rows(read(s3, "errors/nul.csv"))[1:]
+    assert error[:3] == ["32", "job", "nul\\x00byte"] and "NUL" in error[3]
+    scored = read(s3, "scored/nul.csv")
+    assert "\x00" not in scored and len(scored.splitlines()) == 61
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_nul_in_a_feature_column_names_that_column(s3, model, quoted):
+    lines = features_csv(40).splitlines()
+    fields = lines[5].split(",")
+    names = lines[0].split(",")
+    column = names.index("plan")
+    fields[column] = '"pre\x00mium, quoted"' if quoted else "pre\x00mium"
+    lines[5] = ",".join(fields)
+    result = score(s3, model, "incoming/nulplan.csv", ("\n".join(lines) + "\n").encode())
+    assert (result["rows_scored"], result["rows_rejected"]) == (39, 1)
+    (error,) = rows(read(s3, "errors/nulplan.csv"))[1:]
+    assert error[0] == "6" and error[1] == "plan" and error[2].startswith("pre\\x00mium")
