@@ -48,9 +48,10 @@ _CONTROL = bytes([*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 # a row scores a few per 64 KiB (0.003%), so a bad row never makes its file
 # "binary": the row itself is rejected by name (lambda_fn/batch/scoring.py).
 # The margin on both sides is over 2x and over 1,000x. In a file of a few
-# dozen bytes one stray byte is already 5%, so it also takes MIN_CONTROLS.
+# dozen bytes one stray byte is already 5%, so it also takes MIN_CONTROLS:
+# one or two stray bytes never make a file binary, however short it is.
 BINARY_SHARE = 0.05
-MIN_CONTROLS = 4
+MIN_CONTROLS = 3
 
 
 def _signature(head: bytes) -> str | None:
