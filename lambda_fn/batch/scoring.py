@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from contract.cells import cell_number, read_category
+from contract.cells import cell_number, number_problem, read_category
 from contract.schema import NUMERIC
 from lambda_fn.batch.csv_reader import Chunk
 from lambda_fn.model import Model
@@ -167,7 +167,7 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
             if problems:
                 keep = np.ones(len(raws), dtype=bool) if keep is None else keep
                 for j, value in problems:
-                    bad.append([lines[j], f.name, value, "not a number"])
+                    bad.append([lines[j], f.name, value, number_problem(value)])
                     keep[j] = False
         else:
             values = np.array(categories(cells), dtype=object)

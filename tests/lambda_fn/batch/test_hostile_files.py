@@ -138,3 +138,29 @@ def test_a_nul_in_a_feature_column_names_that_column(s3, model, quoted):
     assert (result["rows_scored"], result["rows_rejected"]) == (39, 1)
     (error,) = rows(read(s3, "errors/nulplan.csv"))[1:]
     assert error[0] == "6" and error[1] == "plan" and error[2].startswith("pre\\x00mium")
+
+
+@pytest.mark.parametrize(
+    ("age", "reason"),
+    [
+        ("1." + "0" * 399, None),  # issue #27's literal: 1.0, scored
+        ("-0." + "9" * 6000, None),  # -1.0
+        ("1e999", "number is out of float32 range"),
+        ("9" * 5000, "number is out of float32 range"),  # past int()'s 4,300 digits
+        ("4e38", "number is out of float32 range"),
+        ("1.2.3", "not a number"),
+    ],
+)
+def test_a_number_cell_is_judged_by_its_value_not_its_length(s3, model, age, reason):
+    lines = features_csv(20).splitlines()
+    column = lines[0].split(",").index("age")
+    fields = lines[3].split(",")
+    fields[column] = age
+    lines[3] = ",".join(fields)
+    result = score(s3, model, "incoming/long.csv", ("\n".join(lines) + "\n").encode())
+    if reason is None:
+        assert (result["rows_scored"], result["rows_rejected"]) == (20, 0)
+        return
+    assert (result["rows_scored"], result["rows_rejected"]) == (19, 1)
+    (error,) = rows(read(s3, "errors/long.csv"))[1:]
+    assert error[0] == "4" and error[1] == "age" and error[3] == reason
