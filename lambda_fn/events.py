@@ -120,7 +120,7 @@ def _string(value: Any) -> str | None:
 
 
 def _missing_or(value: Any) -> str:
-    return "missing" if value is None else f"a JSON {json_type(value)}"
+    return "missing or null" if value is None else f"a JSON {json_type(value)}"
 
 
 def check_task(event: dict) -> None:
