@@ -32,7 +32,9 @@ def in_float32_range(number: float) -> bool:
 
 
 def cell_number(text: str) -> float | None:
-    """A CSV cell as float (nan when missing), or None when it is not a number."""
+    """A CSV cell as float (nan when missing), or None when it is not a number
+    or its value is beyond float32. The value decides, not the length of the
+    text: float() reads any number of digits ('1.' and 399 zeros is 1.0)."""
     text = text.strip()
     if text in MISSING_TOKENS:
         return math.nan
@@ -41,3 +43,12 @@ def cell_number(text: str) -> float | None:
     except ValueError:
         return None
     return number if in_float32_range(number) else None
+
+
+def number_problem(text: str) -> str:
+    """Why cell_number gave None for `text`: what an error report says."""
+    try:
+        float(text.strip())
+    except ValueError:
+        return "not a number"
+    return "number is out of float32 range"

@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from lambda_fn.events import UnsupportedEvent, check_s3_notification, quote
+from lambda_fn.events import UnsupportedEvent, check_s3_notification, json_type, quote
 
 
 class RejectedMessage(ValueError):
@@ -39,15 +39,18 @@ def read_notification(body: Any) -> dict | None:
 
     Raises RejectedMessage naming what is wrong with anything else.
     """
-    if not isinstance(body, str):
+    if body is None:
         raise RejectedMessage("the message has no body")
+    if not isinstance(body, str):
+        raise RejectedMessage(f"the message body is a JSON {json_type(body)}, not text")
     try:
         notification = json.loads(body)
     except ValueError:
         raise RejectedMessage(f"the body is not JSON: {quote(body)}") from None
     if not isinstance(notification, dict):
-        kind = type(notification).__name__
-        raise RejectedMessage(f"the body is a JSON {kind}, not an S3 notification object")
+        raise RejectedMessage(
+            f"the body is a JSON {json_type(notification)}, not an S3 notification object"
+        )
     if notification.get("Event") == "s3:TestEvent":
         return None
     try:
@@ -77,9 +80,17 @@ def handle_sqs_event(
     processor = BatchProcessor(event_type=EventType.SQS)
 
     def handle_record(record: SQSRecord):
-        message = {"message_id": record.message_id, "queue": record.event_source_arn}
+        # Read from the raw record, each field checked: SQSRecord's properties
+        # index the dict (a KeyError for a field that is missing).
+        # events.check_sqs_record has checked messageId.
+        raw = record.raw_event
+        queue = raw.get("eventSourceARN")
+        message = {
+            "message_id": raw["messageId"],
+            "queue": queue if isinstance(queue, str) else None,
+        }
         try:
-            notification = read_notification(record.body)
+            notification = read_notification(raw.get("body"))
         except RejectedMessage as exc:
             log.warning("SQS message rejected", extra={**message, "reason": str(exc)})
             raise

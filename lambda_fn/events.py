@@ -32,7 +32,7 @@ def kind_of(event: Any) -> str:
     """One of API_V1, API_V2, S3, S3_TEST, SQS, TASK; raises UnsupportedEvent otherwise."""
     if not isinstance(event, dict):
         raise UnsupportedEvent(
-            f"expected an API Gateway, S3 or SQS event object, got a JSON {_json_type(event)}"
+            f"expected an API Gateway, S3 or SQS event object, got a JSON {json_type(event)}"
             + (f": {quote(event)}" if event is not None else "")
         )
     if event.get("Event") == "s3:TestEvent":
@@ -54,24 +54,36 @@ def kind_of(event: Any) -> str:
 def _records_kind(records: Any) -> str:
     if not isinstance(records, list) or not records:
         raise UnsupportedEvent("'Records' must be a non-empty list of S3 or SQS records")
-    sources = {r.get("eventSource") if isinstance(r, dict) else None for r in records}
+    # Any JSON value may stand where a source should: only strings count.
+    sources = {_string(r.get("eventSource")) if isinstance(r, dict) else None for r in records}
     if sources == {"aws:s3"}:
         check_s3_notification({"Records": records})
         return S3
     if sources == {"aws:sqs"}:
         for index, record in enumerate(records):
-            if not isinstance(record.get("messageId"), str):
-                raise UnsupportedEvent(f"Records[{index}].messageId is missing")
+            check_sqs_record(record, f"Records[{index}]")
         return SQS
     named = sorted(str(s) for s in sources if s is not None)
     raise UnsupportedEvent(
         "'Records' must all come from S3 or all from SQS; "
-        + (f"eventSource: {quote(named)}" if named else "they carry no eventSource")
+        + (f"eventSource: {quote(named)}" if named else "they carry no eventSource as text")
     )
 
 
+def check_sqs_record(record: dict, where: str) -> None:
+    """Raises UnsupportedEvent when a queue record lacks what the batch
+    processor itself reads: messageId, the name of the message to retry.
+    The rest (body, eventSourceARN) is checked message by message in
+    delivery.py, so that one bad message is rejected alone."""
+    message_id = record.get("messageId")
+    if not isinstance(message_id, str) or not message_id:
+        raise UnsupportedEvent(f"{where}.messageId is {_missing_or(message_id)}, not a string")
+
+
 def check_s3_notification(notification: dict) -> None:
-    """Raises UnsupportedEvent naming the first record the S3 path could not read."""
+    """Raises UnsupportedEvent naming the first record the S3 path could not
+    read: every field batch/job.py reads (bucket name, key, eTag) is checked
+    for presence and type here."""
     records = notification.get("Records")
     if not isinstance(records, list) or not records:
         raise UnsupportedEvent(
@@ -86,12 +98,29 @@ def check_s3_notification(notification: dict) -> None:
         if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
             raise UnsupportedEvent(f"{where}.eventName is {quote(name)}, not ObjectCreated:*")
         s3 = record.get("s3")
-        bucket = s3.get("bucket") if isinstance(s3, dict) else None
-        obj = s3.get("object") if isinstance(s3, dict) else None
-        if not (isinstance(bucket, dict) and isinstance(bucket.get("name"), str)):
-            raise UnsupportedEvent(f"{where}.s3.bucket.name is missing")
-        if not (isinstance(obj, dict) and isinstance(obj.get("key"), str) and obj["key"]):
-            raise UnsupportedEvent(f"{where}.s3.object.key is missing")
+        if not isinstance(s3, dict):
+            raise UnsupportedEvent(f"{where}.s3 is {_missing_or(s3)}, not an object")
+        bucket, obj = s3.get("bucket"), s3.get("object")
+        if not isinstance(bucket, dict):
+            raise UnsupportedEvent(f"{where}.s3.bucket is {_missing_or(bucket)}, not an object")
+        if not isinstance(bucket.get("name"), str) or not bucket["name"]:
+            raise UnsupportedEvent(f"{where}.s3.bucket.name is missing (or not a string)")
+        if not isinstance(obj, dict):
+            raise UnsupportedEvent(f"{where}.s3.object is {_missing_or(obj)}, not an object")
+        if not isinstance(obj.get("key"), str) or not obj["key"]:
+            raise UnsupportedEvent(f"{where}.s3.object.key is missing (or not a string)")
+        if obj.get("eTag") is not None and not isinstance(obj["eTag"], str):
+            raise UnsupportedEvent(
+                f"{where}.s3.object.eTag is a JSON {json_type(obj['eTag'])}, not a string"
+            )
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _missing_or(value: Any) -> str:
+    return "missing or null" if value is None else f"a JSON {json_type(value)}"
 
 
 def check_task(event: dict) -> None:
@@ -156,7 +185,7 @@ def describe(event: Any) -> dict:
     """A short, bounded picture of an event for the log."""
     if isinstance(event, dict):
         return {"type": "object", "keys": quote(sorted(map(str, event)))}
-    return {"type": _json_type(event), "value": quote(event)}
+    return {"type": json_type(event), "value": quote(event)}
 
 
 def quote(value: Any) -> str:
@@ -164,7 +193,7 @@ def quote(value: Any) -> str:
     return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -175,4 +204,6 @@ def _json_type(value: Any) -> str:
         return "string"
     if isinstance(value, list):
         return "array"
+    if isinstance(value, dict):
+        return "object"
     return type(value).__name__

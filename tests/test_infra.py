@@ -150,7 +150,7 @@ def test_visibility_timeout_is_six_times_every_allowed_batch_timeout():
     assert max(m["VisibilityTimeout"] for m in mapping.values()) <= 43200  # SQS's maximum
 
 
-def test_batch_policy_is_least_privilege_and_lists_only_its_prefixes():
+def test_batch_policy_is_least_privilege_and_lists_only_its_own_bucket():
     resources = _resources()
     statements = _statements(resources["BatchFunction"]["Properties"])
     written = [s for s in statements if "s3:PutObject" in str(s["Action"])]
@@ -160,14 +160,19 @@ def test_batch_policy_is_least_privilege_and_lists_only_its_prefixes():
     )
     assert not any("incoming/" in str(s["Resource"]) for s in written)
     assert not any(s["Action"] == "*" or "s3:*" in str(s["Action"]) for s in statements)
-    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert set(listing["Condition"]["StringLike"]["s3:prefix"]) == {
-        "incoming/*",
-        "scored/*",
-        "errors/*",
-        "summaries/*",
-        "leases/*",
-    }
+    # Unconditional, so that a missing key reads as 404 (tests/lambda_fn/test_s3_permissions.py),
+    # and on the scoring bucket alone.
+    for name in ("BatchFunction", "ChunkFunction"):
+        listings = [
+            s
+            for s in _statements(resources[name]["Properties"])
+            if "s3:ListBucket" in str(s["Action"])
+        ]
+        (listing,) = listings
+        assert listing["Action"] == "s3:ListBucket" and "Condition" not in listing
+        assert listing["Resource"].endswith(
+            ":s3:::${AWS::StackName}-scoring-${AWS::AccountId}-${AWS::Region}"
+        )
     # The API path touches no bucket: at most the model object, when it is loaded from S3.
     (only_if_model_in_s3,) = resources["ApiFunction"]["Properties"]["Policies"]
     condition, policy, otherwise = only_if_model_in_s3

@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from contract.cells import cell_number, read_category
+from contract.cells import cell_number, number_problem, read_category
 from contract.schema import NUMERIC
 from lambda_fn.batch.csv_reader import Chunk
 from lambda_fn.model import Model
@@ -61,10 +61,11 @@ class Tally:
 
 
 class Columns(NamedTuple):
-    """Where the model's features sit in a file's rows."""
+    """Where the model's features sit in a file's rows, and every column's name."""
 
     width: int
     index: dict[str, int]
+    names: tuple[str, ...] = ()
 
 
 class CsvRows:
@@ -124,7 +125,8 @@ def header_problems(header: list[str] | None, model: Model) -> list[list]:
 def feature_columns(header: list[str], model: Model) -> Columns:
     """For a header without header_problems."""
     names = [h.strip() for h in header]
-    return Columns(len(names), {name: names.index(name) for name in model.schema.names})
+    index = {name: names.index(name) for name in model.schema.names}
+    return Columns(len(names), index, tuple(names))
 
 
 def scored_header(header_raw: str) -> bytes:
@@ -152,7 +154,8 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
     its rejected rows to out.errors in line order, and the counts to out.tally."""
     t = time.perf_counter()
     tally = out.tally
-    width, index = columns
+    chunk = without_nul_rows(chunk, columns)
+    width, index = columns.width, columns.index
     bad = list(chunk.rejected)
     lines, raws = chunk.lines, chunk.raws
     keep = None
@@ -164,7 +167,7 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
             if problems:
                 keep = np.ones(len(raws), dtype=bool) if keep is None else keep
                 for j, value in problems:
-                    bad.append([lines[j], f.name, value, "not a number"])
+                    bad.append([lines[j], f.name, value, number_problem(value)])
                     keep[j] = False
         else:
             values = np.array(categories(cells), dtype=object)
@@ -193,6 +196,30 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
     if bad:
         bad.sort(key=lambda r: r[0])
         out.errors.rows(bad)
+
+
+NUL_REASON = "holds a NUL byte (shown as \\x00), which no text cell holds"
+
+
+def without_nul_rows(chunk: Chunk, columns: Columns) -> Chunk:
+    """The chunk with its rows that hold a NUL byte moved to `rejected`, each
+    naming the first column that holds one: a stray NUL costs its row, never
+    the file (and never reaches the scored output)."""
+    raws = chunk.raws
+    nul = [j for j, raw in enumerate(raws) if "\x00" in raw]
+    if not nul:
+        return chunk
+    width, names = columns.width, columns.names
+    rejected = list(chunk.rejected)
+    for j in nul:
+        row = chunk.fields[j * width : (j + 1) * width]
+        i = next((i for i, cell in enumerate(row) if "\x00" in cell), 0)
+        name = names[i] if i < len(names) else f"column {i + 1}"
+        rejected.append([chunk.lines[j], name, row[i].replace("\x00", "\\x00"), NUL_REASON])
+    drop = set(nul)
+    keep = [j for j in range(len(raws)) if j not in drop]
+    fields = [f for j in keep for f in chunk.fields[j * width : (j + 1) * width]]
+    return Chunk([chunk.lines[j] for j in keep], [raws[j] for j in keep], fields, rejected)
 
 
 def categories(cells: list[str]) -> list[str]:

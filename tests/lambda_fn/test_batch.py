@@ -247,7 +247,7 @@ def test_every_chunk_size_gives_the_same_outputs(s3, model, monkeypatch, chunk_r
     assert [(r[0], r[1], r[3]) for r in errors] == [
         ("11", "", "expected 6 fields, got 3"),
         ("16", "", "blank line"),
-        ("23", "balance", "not a number"),
+        ("23", "balance", "number is out of float32 range"),
         ("32", "", "not valid UTF-8 text"),
     ]
     scored = read(s3, "scored/messy.csv")

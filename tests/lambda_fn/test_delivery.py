@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from moto import mock_aws
 
 from lambda_fn import delivery
+from lambda_fn.events import UnsupportedEvent
 from lambda_fn.telemetry import Metrics
 from tests.conftest import make_frame
 
@@ -211,6 +212,38 @@ def test_the_s3_test_event_is_acknowledged(app, aws):
     assert app.handler(event, None) == {"batchItemFailures": []}
 
 
+def test_a_record_without_a_queue_arn_is_rejected_for_its_body_not_a_key_error(app):
+    # Issue #27: this ended in KeyError: 'eventSourceARN' inside BatchProcessingError.
+    event = {"Records": [{"eventSource": "aws:sqs", "messageId": "1", "body": "x"}]}
+    with pytest.raises(BatchProcessingError) as raised:
+        app.handler(event, None)
+    (failure,) = raised.value.child_exceptions
+    assert failure[0] is delivery.RejectedMessage and "not JSON" in str(failure[1])
+
+
+def test_a_record_without_a_body_is_rejected_as_having_none(app, caplog):
+    # Issue #27: this ended in KeyError: 'body'; now that message alone fails, by name.
+    ok = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET}
+    event = {
+        "Records": [
+            {"eventSource": "aws:sqs", "messageId": "no-body", "eventSourceARN": "arn:q"},
+            {"eventSource": "aws:sqs", "messageId": "test", "body": json.dumps(ok)},
+        ]
+    }
+    assert app.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "no-body"}]}
+    (rejection,) = [r for r in caplog.records if r.getMessage() == "SQS message rejected"]
+    assert rejection.reason == "the message has no body" and rejection.queue == "arn:q"
+
+
+@pytest.mark.parametrize("message_id", [None, 7, "", ["m"]])
+def test_a_record_whose_message_id_is_missing_or_not_text_rejects_the_event(app, message_id):
+    record = {"eventSource": "aws:sqs", "body": "{}", "messageId": message_id}
+    if message_id is None:
+        del record["messageId"]
+    with pytest.raises(UnsupportedEvent, match=r"Records\[0\]\.messageId is"):
+        app.handler({"Records": [record]}, None)
+
+
 def test_the_sample_sqs_event_is_an_s3_notification():
     from tests.conftest import ROOT
 
@@ -226,8 +259,9 @@ def test_the_sample_sqs_event_is_an_s3_notification():
     [
         (None, "no body"),
         ("not json", "not JSON"),
-        ("[1, 2]", "JSON list"),
-        ('"text"', "JSON str"),
+        ("[1, 2]", "JSON array"),
+        ('"text"', "JSON string"),
+        (7, "body is a JSON number, not text"),
         ("{}", "'Records'"),
         ('{"Records": []}', "'Records'"),
         ('{"Records": [7]}', "Records[0] is not an S3 event"),
@@ -239,7 +273,17 @@ def test_the_sample_sqs_event_is_an_s3_notification():
         ),
         (
             '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}',
+            "Records[0].s3 is missing",
+        ),
+        (
+            '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",'
+            ' "s3": {"bucket": {"name": ["b"]}, "object": {"key": "k"}}}]}',
             "s3.bucket.name",
+        ),
+        (
+            '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",'
+            ' "s3": {"bucket": {"name": "b"}, "object": {"key": "k", "eTag": 5}}}]}',
+            "s3.object.eTag is a JSON number",
         ),
         (
             '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",'

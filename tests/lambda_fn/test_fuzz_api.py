@@ -221,6 +221,38 @@ def test_a_number_too_large_for_any_float_names_its_field(app, make_event, liter
     assert answer["errors"] == [{"record": 0, "field": "age", "message": f"number is {message}"}]
 
 
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        ("1." + "0" * 399, 1.0),  # 401 characters (issue #27): the value decides, not the length
+        ("1." + "0" * 100_000, 1.0),
+        ("0." + "0" * 5000 + "1e5000", 0.1),
+        ("-" + "0." + "9" * 3000, -1.0),
+        ("3" + "0" * 37, 3e37),
+    ],
+)
+def test_a_long_literal_whose_value_fits_float32_is_scored(app, make_event, literal, value):
+    body = json.dumps({"records": [RECORD, {**RECORD, "age": value}]})
+    body = body.replace('"age": 41.0', f'"age": {literal}', 1)
+    assert len(body) < 200_000
+    response = app.handler(make_event("POST", "/predict", body), None)
+    answer = json.loads(response["body"])
+    assert response["statusCode"] == 200, answer
+    first, second = answer["predictions"]
+    assert first == second  # the long spelling scores as the short one
+
+
+def test_an_integer_longer_than_python_reads_is_out_of_range_without_a_traceback(app, make_event):
+    body = json.dumps({"records": [RECORD]})
+    body = body.replace('"age": 41.0', f'"age": -{"7" * 200_000}')
+    response = app.handler(make_event("POST", "/predict", body), None)
+    answer = json.loads(response["body"])
+    assert response["statusCode"] == 400
+    assert answer["errors"] == [
+        {"record": 0, "field": "age", "message": "number is out of float32 range"}
+    ]
+
+
 def test_an_unpaired_surrogate_escape_is_a_400_naming_the_field(app, make_event):
     body = json.dumps({"records": [RECORD]}).replace('"premium"', '"\\ud800x"')
     response = app.handler(make_event("POST", "/predict", body), None)

@@ -99,3 +99,68 @@ def test_cells_echoed_into_errors_cannot_run_as_formulas(s3, model, cell):
     assert result["rows_rejected"] == 1
     (error,) = rows(read(s3, "errors/f.csv"))[1:]
     assert error[1] == "age" and error[2] == "'" + cell
+
+
+def _with_job(n: int, bad_row: int, job: str) -> str:
+    """features_csv with a `job` column the model does not use (as in the
+    marketing data); row `bad_row` (0-based) holds `job`."""
+    lines = features_csv(n).splitlines()
+    jobs = ["admin"] * n
+    jobs[bad_row] = job
+    return (
+        "\n".join([lines[0] + ",job"] + [f"{r},{j}" for r, j in zip(lines[1:], jobs, strict=True)])
+        + "\n"
+    )
+
+
+def test_a_stray_nul_costs_its_row_named_by_column_not_the_file(s3, model):
+    # Issue #27: a header, 30 good rows, one whose job is nul\x00byte, 30 good rows.
+    body = _with_job(61, 30, "nul\x00byte").encode()
+    assert body.count(b"\x00") == 1
+    result = score(s3, model, "incoming/nul.csv", body)
+    assert result["status"] == "scored", result
+    assert (result["rows_in"], result["rows_scored"], result["rows_rejected"]) == (61, 60, 1)
+    (error,) = rows(read(s3, "errors/nul.csv"))[1:]
+    assert error[:3] == ["32", "job", "nul\\x00byte"] and "NUL" in error[3]
+    scored = read(s3, "scored/nul.csv")
+    assert "\x00" not in scored and len(scored.splitlines()) == 61
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_nul_in_a_feature_column_names_that_column(s3, model, quoted):
+    lines = features_csv(40).splitlines()
+    fields = lines[5].split(",")
+    names = lines[0].split(",")
+    column = names.index("plan")
+    fields[column] = '"pre\x00mium, quoted"' if quoted else "pre\x00mium"
+    lines[5] = ",".join(fields)
+    result = score(s3, model, "incoming/nulplan.csv", ("\n".join(lines) + "\n").encode())
+    assert (result["rows_scored"], result["rows_rejected"]) == (39, 1)
+    (error,) = rows(read(s3, "errors/nulplan.csv"))[1:]
+    assert error[0] == "6" and error[1] == "plan" and error[2].startswith("pre\\x00mium")
+
+
+@pytest.mark.parametrize(
+    ("age", "reason"),
+    [
+        ("1." + "0" * 399, None),  # issue #27's literal: 1.0, scored
+        ("-0." + "9" * 6000, None),  # -1.0
+        ("1e999", "number is out of float32 range"),
+        ("9" * 5000, "number is out of float32 range"),  # past int()'s 4,300 digits
+        ("4e38", "number is out of float32 range"),
+        ("1.2.3", "not a number"),
+    ],
+)
+def test_a_number_cell_is_judged_by_its_value_not_its_length(s3, model, age, reason):
+    lines = features_csv(20).splitlines()
+    column = lines[0].split(",").index("age")
+    fields = lines[3].split(",")
+    fields[column] = age
+    lines[3] = ",".join(fields)
+    result = score(s3, model, "incoming/long.csv", ("\n".join(lines) + "\n").encode())
+    if reason is None:
+        assert (result["rows_scored"], result["rows_rejected"]) == (20, 0)
+        return
+    assert (result["rows_scored"], result["rows_rejected"]) == (19, 1)
+    (error,) = rows(read(s3, "errors/long.csv"))[1:]
+    assert error[0] == "4" and error[1] == "age" and error[3] == reason

@@ -36,4 +36,4 @@ def test_a_file_scored_in_byte_ranges_matches_the_file_scored_whole(model):
     assert b"".join(p[0] for p in parts) == whole[0]
     assert b"".join(p[1] for p in parts) == whole[1]
     assert {k: sum(p[2][k] for p in parts) for k in whole[2]} == whole[2]
-    assert b"23,balance,1e39,not a number" in whole[1]
+    assert b"23,balance,1e39,number is out of float32 range" in whole[1]
