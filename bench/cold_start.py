@@ -79,7 +79,7 @@ def rie_cold_start(run: Path, runs: int) -> dict:
     return out
 
 
-def _rie_markdown(r: dict | None) -> list[str]:
+def rie_markdown(r: dict | None) -> list[str]:
     if not r:
         return []
     if "skipped" in r:
@@ -122,5 +122,5 @@ def markdown(figures: dict) -> list[str]:
         "X-Ray is off here. With tracing active the API path still imports no",
         "aws_xray_sdk: the S3 path creates the tracer on its first event.",
         "",
-        *_rie_markdown(figures.get("cold_start_rie")),
+        *rie_markdown(figures.get("cold_start_rie")),
     ]
