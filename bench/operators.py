@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -11,15 +12,15 @@ from pathlib import Path
 from bench.inputs import make_big_csv
 
 
-def _feeds(csv_path: Path, schema) -> dict:
-    """The file's rows as the graph's inputs, each cell read as serving reads it."""
+def _feeds(csv_path: Path, schema, limit: int) -> dict:
+    """The file's first `limit` rows as the graph's inputs, each cell read as serving reads it."""
     from contract.cells import cell_number, read_category
     from contract.feeds import from_frame
     from contract.schema import NUMERIC
 
     columns = {f.name: [] for f in schema.features}
     with open(csv_path, newline="") as fh:
-        for row in csv.DictReader(fh):
+        for row in itertools.islice(csv.DictReader(fh), limit):
             for f in schema.features:
                 cell = row[f.name]
                 if f.kind == NUMERIC:
@@ -31,16 +32,20 @@ def _feeds(csv_path: Path, schema) -> dict:
 
 
 def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> dict:
-    """Share of onnxruntime kernel time per operator type, one thread."""
+    """Share of onnxruntime kernel time per operator type, one thread, on one
+    chunk of the batch path (at most `rows` rows: as many as it scores at once)."""
     import onnxruntime as ort
 
+    from lambda_fn.batch.csv_reader import MAX_CHUNK_FIELDS
     from lambda_fn.model import Model
 
     model = Model.load(str(run / "model.onnx"))
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "sample.csv"
         make_big_csv(data, target, rows, csv_path)
-        feeds = _feeds(csv_path, model.schema)
+        with open(csv_path, newline="") as fh:
+            width = len(next(csv.reader(fh)))
+        feeds = _feeds(csv_path, model.schema, min(rows, max(1, MAX_CHUNK_FIELDS // width)))
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.enable_profiling = True
