@@ -152,3 +152,9 @@ xgboost-settings: setup data ## CV of five XGBoost settings with their serving c
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache
+
+.PHONY: arm64-check
+arm64-check: setup data ## the pinned aarch64 onnxruntime imports and scores with /sys/devices/system/cpu hidden (qemu-user; needs root, Debian)
+	@test -f $(RUN)/model.onnx || { $(MAKE) --no-print-directory train && $(MAKE) --no-print-directory export; }
+	@command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq qemu-user-static
+	$(PY) scripts/arm64_check.py --model $(RUN)/model.onnx --data $(DATA)
