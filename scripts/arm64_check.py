@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model.onnx")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "marketing_data.csv")
     parser.add_argument("--rows", type=int, default=200)
+    parser.add_argument("--json", type=Path, default=ROOT / "docs" / "arm64-check.json")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "arm64-check")
     args = parser.parse_args(argv)
     for path in (args.model, args.data):
@@ -162,6 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(result['label'])} rows scored: labels equal to x86_64: {same_labels}, "
           f"largest probability difference {diff:.3g}")  # fmt: skip
     ok = same_labels and diff <= 1e-6
+    record = {
+        "passed": ok,
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "onnxruntime": result["onnxruntime"],
+        "python": PYTHON,
+        "rows": len(result["label"]),
+        "labels_equal": same_labels,
+        "max_probability_difference": diff,
+        "sys_devices_system_cpu_entries": int(hidden),
+    }
+    args.json.write_text(json.dumps(record, indent=1) + "\n")
     print("arm64: PASSED" if ok else "arm64: FAILED (answers differ from x86_64)")
     return 0 if ok else 1
 
