@@ -158,3 +158,7 @@ arm64-check: setup data ## the pinned aarch64 onnxruntime imports and scores wit
 	@test -f $(RUN)/model.onnx || { $(MAKE) --no-print-directory train && $(MAKE) --no-print-directory export; }
 	@command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq qemu-user-static
 	$(PY) scripts/arm64_check.py --model $(RUN)/model.onnx --data $(DATA)
+
+.PHONY: cost
+cost: setup ## a month's bill from docs/benchmarks.json (make bench) and published prices -> docs/cost.md
+	$(PY) scripts/cost.py --bench docs/benchmarks.json --arm64 docs/arm64-check.json --out docs/cost.md
