@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnxruntime as ort
 
 from contract.schema import Schema
+
+if TYPE_CHECKING:  # imported when a batch first needs the pool: the API never does
+    from concurrent.futures import ThreadPoolExecutor
 
 DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.onnx")
 
@@ -123,6 +126,8 @@ class Model:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
                     self._pool = ThreadPoolExecutor(self.threads - 1, "score")
         return self._pool
 
