@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts import invoke_rie  # noqa: E402
 from scripts.invoke_rie import (  # noqa: E402
     EVENTS,
     Emulator,
@@ -30,6 +31,15 @@ from scripts.invoke_rie import (  # noqa: E402
     unprivileged_user,
 )
 
+# The imports of this checkout's init, in order (invoke_rie.py's list still has
+# Powertools, which the handler no longer imports).
+STEPS = (
+    ("runtime client", "awslambdaric.bootstrap"),
+    ("numpy", "numpy"),
+    ("onnxruntime", "onnxruntime"),
+    ("logs and metrics (telemetry)", "lambda_fn.telemetry"),
+    ("handler modules + model load", "lambda_fn.app"),
+)
 TRACING = {"AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
 
 
@@ -84,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", default="main", help="git revision to compare with")
     parser.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model.onnx")
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument(
+        "--imports",
+        type=int,
+        metavar="N",
+        help="also: this checkout's "
+        "imports one by one, as the function's user (medians of N processes)",
+    )
     args = parser.parse_args(argv)
     if not args.model.is_file():
         print(f"error: no model at {args.model}; run `make export` first", file=sys.stderr)
@@ -99,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {name:15} median {statistics.median(values):6.1f} ms "
             f"(min {min(values):.1f}, max {max(values):.1f})"
         )
+    if args.imports:
+        invoke_rie.IMPORT_STEPS = STEPS
+        times = invoke_rie.import_times(args.model, args.imports)
+        print(f"this checkout's imports as the function's user, median of {args.imports}:")
+        for name, values in times.items():
+            print(f"  {name:30} {statistics.median(values):6.1f} ms")
     return 0
 
 
