@@ -74,7 +74,9 @@ class Logger:
         self.service = service
         self._logger = logging.getLogger(f"lambda_fn.{service}")
         self._logger.propagate = False
-        self._logger.setLevel(level or os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO")
+        env = os.environ
+        level = level or env.get("POWERTOOLS_LOG_LEVEL") or env.get("AWS_LAMBDA_LOG_LEVEL")
+        self._logger.setLevel((level or "INFO").upper())
         self.registered_formatter = _JsonFormatter(self)
         handler = logging.StreamHandler(stream or sys.stdout)
         handler.setFormatter(self.registered_formatter)

@@ -145,3 +145,12 @@ def test_log_lines_keep_powertools_shape_and_context():
     assert error["level"] == "ERROR" and error["exception_name"] == "ValueError"
     assert "bad" in error["exception"] and error["key"] == "k"
     assert "function_request_id" not in lines[-1] and lines[-1]["model_version"] == "v1"
+
+
+def test_the_log_level_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "warning")
+    out = io.StringIO()
+    log = Logger(service="svc-level", stream=out)
+    log.info("hidden")
+    log.warning("shown")
+    assert [json.loads(line)["message"] for line in out.getvalue().splitlines()] == ["shown"]
