@@ -140,7 +140,17 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"error: {path} not found", file=sys.stderr)
             return 2
-    sysroot, site = fetch(args.cache)
+    if os.geteuid() != 0:
+        print("error: the check needs root (apt-get, unshare -m, mount)", file=sys.stderr)
+        return 2
+    try:
+        sysroot, site = fetch(args.cache)
+    except subprocess.CalledProcessError as exc:
+        print(
+            f"error: {' '.join(map(str, exc.cmd[:3]))} failed (exit {exc.returncode})",
+            file=sys.stderr,
+        )
+        return 2
     with tempfile.TemporaryDirectory() as tmp:
         rows = Path(tmp) / "rows.json"
         rows.write_text(json.dumps(rows_from_csv(args.data, args.rows)))
