@@ -152,3 +152,13 @@ xgboost-settings: setup data ## CV of five XGBoost settings with their serving c
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache
+
+.PHONY: arm64-check
+arm64-check: setup data ## the pinned aarch64 onnxruntime imports and scores with /sys/devices/system/cpu hidden (qemu-user; needs root, Debian)
+	@test -f $(RUN)/model.onnx || { $(MAKE) --no-print-directory train && $(MAKE) --no-print-directory export; }
+	@command -v qemu-aarch64-static >/dev/null || apt-get install -y -qq qemu-user-static
+	$(PY) scripts/arm64_check.py --model $(RUN)/model.onnx --data $(DATA)
+
+.PHONY: cost
+cost: setup ## a month's bill from docs/benchmarks.json (make bench) and published prices -> docs/cost.md
+	$(PY) scripts/cost.py --bench docs/benchmarks.json --arm64 docs/arm64-check.json --out docs/cost.md

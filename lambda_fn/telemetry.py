@@ -1,6 +1,10 @@
 """Logs, metrics and traces, kept off the hot path's bill.
 
-- Logger: Powertools Logger (JSON, correlation id, model version).
+- Logger: JSON lines in Powertools Logger's shape (level, location, message,
+  timestamp, service, the Lambda context with cold_start, then the keys),
+  on the standard library: importing aws_lambda_powertools costs a cold
+  start 25-45 ms (its package init imports Logger, Metrics and Tracer, and
+  the Logger jmespath), and the API path needs none of it.
 - Metrics: CloudWatch embedded metric format written as one JSON line per
   invocation. Powertools' Metrics validates every add_metric call (about
   20 µs each), a third of a single-record request; the EMF document itself
@@ -14,17 +18,131 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 import os
 import sys
 import threading
 import time
 
-from aws_lambda_powertools import Logger
-
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "imbalanced-classifier")
 NAMESPACE = os.environ.get("METRICS_NAMESPACE", "ImbalancedClassifier")
+
+
+# A record's own attributes; the rest came in `extra` (logging sets them on the record).
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object a line, its keys in Powertools' order: the record's own,
+    then the logger's keys, the invocation's context, this thread's keys, extra."""
+
+    def __init__(self, owner: Logger):
+        super().__init__()
+        self.owner = owner
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "level": record.levelname,
+            "location": f"{record.funcName}:{record.lineno}",
+            "message": record.getMessage(),
+            "timestamp": self.formatTime(record, "%Y-%m-%d %H:%M:%S")
+            + f",{record.msecs:03.0f}+0000",
+            "service": self.owner.service,
+            **self.owner.keys(),
+            **{k: v for k, v in vars(record).items() if k not in _STANDARD},
+        }
+        trace = os.environ.get("_X_AMZN_TRACE_ID", "")
+        if trace:
+            doc["xray_trace_id"] = trace.split(";")[0].removeprefix("Root=")
+        if record.exc_info:
+            doc["exception_name"] = record.exc_info[0].__name__
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str, separators=(",", ":"))
+
+
+class Logger:
+    """The subset of Powertools' Logger this function uses, safe under threads:
+    append_keys for the container, thread_safe_append_keys/clear for one
+    invocation, inject_lambda_context for the context keys of each call."""
+
+    _cold_start = True
+
+    def __init__(self, service: str = SERVICE, level: str | None = None, stream=None):
+        self.service = service
+        self._logger = logging.getLogger(f"lambda_fn.{service}")
+        self._logger.propagate = False
+        env = os.environ
+        level = level or env.get("POWERTOOLS_LOG_LEVEL") or env.get("AWS_LAMBDA_LOG_LEVEL")
+        self._logger.setLevel((level or "INFO").upper())
+        self.registered_formatter = _JsonFormatter(self)
+        handler = logging.StreamHandler(stream or sys.stdout)
+        handler.setFormatter(self.registered_formatter)
+        self._logger.handlers = [handler]
+        self._keys: dict = {}
+        self._local = threading.local()
+
+    def keys(self) -> dict:
+        local = self._local
+        return {**self._keys, **getattr(local, "context", {}), **getattr(local, "keys", {})}
+
+    def append_keys(self, **keys) -> None:
+        self._keys = {**self._keys, **keys}  # replaced whole: readers never see it half-made
+
+    def thread_safe_append_keys(self, **keys) -> None:
+        self._local.keys = {**getattr(self._local, "keys", {}), **keys}
+
+    def thread_safe_clear_keys(self) -> None:
+        self._local.keys = {}
+
+    def inject_lambda_context(self, fn):
+        @functools.wraps(fn)
+        def wrapper(event, context):
+            cold, Logger._cold_start = Logger._cold_start, False
+            self._local.context = {
+                "cold_start": cold,
+                "function_name": getattr(context, "function_name", None),
+                "function_memory_size": getattr(context, "memory_limit_in_mb", None),
+                "function_arn": getattr(context, "invoked_function_arn", None),
+                "function_request_id": getattr(context, "aws_request_id", None),
+            }
+            try:
+                return fn(event, context)
+            finally:
+                self._local.context = {}
+
+        return wrapper
+
+    def _log(self, level: int, message: str, extra: dict | None, **kwargs) -> None:
+        if self._logger.isEnabledFor(level):
+            self._logger.log(level, message, extra=extra, stacklevel=3, **kwargs)
+
+    def debug(self, message: str, extra: dict | None = None) -> None:
+        self._log(logging.DEBUG, message, extra)
+
+    def info(self, message: str, extra: dict | None = None) -> None:
+        self._log(logging.INFO, message, extra)
+
+    def warning(self, message: str, extra: dict | None = None) -> None:
+        self._log(logging.WARNING, message, extra)
+
+    def error(self, message: str, extra: dict | None = None) -> None:
+        self._log(logging.ERROR, message, extra)
+
+    def exception(self, message: str, extra: dict | None = None) -> None:
+        self._log(logging.ERROR, message, extra, exc_info=True)
+
+    def setLevel(self, level) -> None:  # noqa: N802 - logging's name
+        self._logger.setLevel(level)
+
+    def addHandler(self, handler: logging.Handler) -> None:  # noqa: N802
+        self._logger.addHandler(handler)
+
+    def removeHandler(self, handler: logging.Handler) -> None:  # noqa: N802
+        self._logger.removeHandler(handler)
+
 
 logger = Logger(service=SERVICE)
 
