@@ -19,8 +19,9 @@ def chunked_path(run: Path, data: Path, target: str, rows: int, ranges: int = 8)
     import boto3
     from moto import mock_aws
 
-    from lambda_fn.batch import merge, plan, score_object
-    from lambda_fn.batch.range_job import score_range_task
+    from lambda_fn.batch import score_object
+    from lambda_fn.batch.chunked import merge, plan
+    from lambda_fn.batch.chunked.range_job import score_range_task
     from lambda_fn.config import Config
     from lambda_fn.model import Model
 
