@@ -24,7 +24,7 @@ ARCH   ?= x86_64
 .PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels serve invoke build deploy validate test lint demo results bench bench-quality xgboost-settings clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## create .venv with the pinned training, export and test packages (no-op when up to date)
 

@@ -550,7 +550,6 @@ IMPORT_STEPS = (
     ("runtime client", "awslambdaric.bootstrap"),
     ("numpy", "numpy"),
     ("onnxruntime", "onnxruntime"),
-    ("Powertools Logger", "aws_lambda_powertools"),
     ("handler modules + model load", "lambda_fn.app"),
 )
 
