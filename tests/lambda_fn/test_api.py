@@ -114,7 +114,13 @@ def test_wrong_content_type_is_415(app, make_event):
         ({**RECORD, "age": "forty"}, "age", "expected a number, got 'forty'"),
         ({**RECORD, "age": True}, "age", "got a boolean"),
         ({**RECORD, "age": [1]}, "age", "expected a number, got list"),
-        ({**RECORD, "plan": 1.5}, "plan", "expected a string, got float"),
+        ({**RECORD, "plan": 1.5}, "plan", "expected a string, got a number"),
+        # Categories are strings only, as the contract says (docs/api.md).
+        ({**RECORD, "plan": 0}, "plan", "expected a string, got a number"),
+        ({**RECORD, "plan": False}, "plan", "expected a string, got a boolean"),
+        # Numbers as text follow the contract's pattern; others go as JSON numbers.
+        ({**RECORD, "age": "1e20"}, "age", "'1e20' is not plain decimal text"),
+        ({**RECORD, "age": "\u0664\u0661"}, "age", "not plain decimal text"),
         ({**RECORD, "balance": 1e39}, "balance", "out of float32 range"),
     ],
 )

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from contract.values import NUMBER_TEXT
 from lambda_fn import openapi
 from lambda_fn.config import Config
 from tests.conftest import ROOT
@@ -53,7 +54,8 @@ def test_request_body_has_one_property_per_feature(doc, model):
     assert list(record["properties"]) == model.schema.names
     assert record["required"] == model.schema.names
     assert record["additionalProperties"] is False
-    assert record["properties"]["age"]["type"] == ["number", "null"]
+    assert record["properties"]["age"]["type"] == ["number", "string", "null"]
+    assert record["properties"]["age"]["pattern"] == NUMBER_TEXT
     plan = record["properties"]["plan"]
     assert plan["type"] == ["string", "null"]
     for category in ("basic", "plus", "premium"):
