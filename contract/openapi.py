@@ -249,12 +249,11 @@ def _paths(max_records: int, max_body_bytes: int) -> dict:
         "responses": {
             "200": _json_response("One prediction per record.", "PredictResponse"),
             "400": _error_response(
-                'The body is not JSON, not {"records": [...]}, or records fail '
-                "validation (`errors` names each record and field)."
+                'The body is not JSON, not {"records": [...]}, holds more than '
+                f"{max_records} records, or records fail validation (`errors` names each "
+                "record and field)."
             ),
-            "413": _error_response(
-                f"More than {max_records} records, or a body over {max_body_bytes} bytes."
-            ),
+            "413": _error_response(f"The body is over {max_body_bytes} bytes."),
             "415": _error_response("Content-Type is not application/json."),
             **gateway,
         },

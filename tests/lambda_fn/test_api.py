@@ -149,11 +149,13 @@ def test_every_problem_is_listed_at_once(app, make_event):
     assert {(0, "age"), (1, "age"), (1, "balance"), (1, "calls"), (1, "region"), (2, None)} <= where
 
 
-def test_limits_are_413(app, make_event):
+def test_record_limit_is_400_and_byte_limit_413(app, make_event):
+    """Too many records breaks the contract's maxItems (400, as for any invalid
+    body); too many bytes is 413, a limit the JSON Schema cannot state."""
     app.use_model(app.MODEL, Config(max_records=3, max_body_bytes=2000))
     try:
         code, answer = predict(app, make_event, {"records": [RECORD] * 4})
-        assert code == 413 and "limit is 3" in answer["message"]
+        assert code == 400 and "holds 4; the limit is 3" in answer["message"]
         code, answer = predict(app, make_event, {"records": [{**RECORD, "plan": "x" * 3000}]})
         assert code == 413 and "limit is 2000" in answer["message"]
         wide = json.dumps({"records": [{**RECORD, "plan": "é" * 1200}]}, ensure_ascii=False)
