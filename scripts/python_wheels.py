@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,14 +45,30 @@ def _pip(python: str, requirements: list[str]) -> subprocess.CompletedProcess:
 
 
 def pins(path: Path) -> list[str]:
-    """The requirement lines of a file, without comments, options or -r includes
-    (each included file is checked on its own)."""
+    """The requirement lines of a file, without comments and options; files it
+    includes with -r are checked on their own (see files())."""
     out = []
     for line in path.read_text().splitlines():
         line = line.split(" #", 1)[0].strip()
         if line and not line.startswith(("#", "-")):
             out.append(line)
     return out
+
+
+def files(paths: list[Path]) -> list[Path]:
+    """`paths` and every file they include with -r, each once."""
+    seen: list[Path] = []
+    todo = [p.resolve() for p in paths]
+    while todo:
+        path = todo.pop(0)
+        if path in seen:
+            continue
+        seen.append(path)
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in ("-r", "--requirement"):
+                todo.append((path.parent / parts[1]).resolve())
+    return seen
 
 
 def check(python: str, path: Path) -> list[str]:
@@ -69,27 +86,33 @@ def main(argv=None) -> int:
     p.add_argument("--python", action="append", help=f"default: {', '.join(PYTHONS)}")
     p.add_argument("--requirements", type=Path, action="append", help="default: requirements/*")
     args = p.parse_args(argv)
-    failures = 0
+    pythons = args.python or list(PYTHONS)
+    for python in pythons:
+        if not re.fullmatch(r"3\.\d+", python):
+            print(f"error: --python {python}: expected a version like 3.12", file=sys.stderr)
+            return 2
     for path in args.requirements or REQUIREMENTS:
         if not path.is_file():
             print(f"error: {path}: no such requirements file", file=sys.stderr)
             return 2
-        for python in args.python or PYTHONS:
-            if not re.fullmatch(r"3\.\d+", python):
-                print(f"error: --python {python}: expected a version like 3.12", file=sys.stderr)
-                return 2
-            missing = check(python, path)
-            if missing:
-                failures += 1
-                print(
-                    f"error: {path.name}: no wheel for Python {python} "
-                    f"(x86_64, glibc 2.{GLIBC_MINOR}): {', '.join(missing)}",
-                    file=sys.stderr,
-                )
-        if not failures:
+    jobs = [
+        (path, python) for path in files(args.requirements or REQUIREMENTS) for python in pythons
+    ]
+    # pip spends its time waiting on the index: a few at once.
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda job: check(job[1], job[0]), jobs))
+    failures = 0
+    for (path, python), missing in zip(jobs, results, strict=True):
+        if missing:
+            failures += 1
             print(
-                f"ok: {path.name}: a wheel for every pin on Python {', '.join(args.python or PYTHONS)}"
+                f"error: {path.name}: no wheel for Python {python} "
+                f"(x86_64, glibc 2.{GLIBC_MINOR}): {', '.join(missing)}",
+                file=sys.stderr,
             )
+    if not failures:
+        names = ", ".join(p.name for p in files(args.requirements or REQUIREMENTS))
+        print(f"ok: every pin in {names} has a wheel for Python {', '.join(pythons)}")
     return 1 if failures else 0
 
 
