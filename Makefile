@@ -21,7 +21,7 @@ PORT   ?= 8000
 ARCH   ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels serve invoke build deploy validate test lint demo results bench bench-quality xgboost-settings clean
+.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels python-wheels serve contract-test invoke build deploy validate test lint demo results bench bench-quality xgboost-settings clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -64,8 +64,14 @@ invoke-rie: setup tools ## infra/events/ under the real Lambda runtime (RIE + aw
 image-wheels: setup ## check that lambda_fn/requirements.txt has wheels for the Dockerfile's base (x86_64 and arm64), no Docker
 	$(PY) scripts/image_wheels.py
 
+python-wheels: setup ## check that every pin in requirements/ has a wheel for Python 3.11, 3.12 and 3.13 (nothing installed)
+	$(PY) scripts/python_wheels.py
+
 serve: setup ## local HTTP endpoint on 127.0.0.1:PORT (default 8000) for RUN/model.onnx, no Docker
 	$(PY) scripts/serve.py --model $(RUN)/model.onnx --port $(PORT) $(SERVE_ARGS)
+
+contract-test: setup ## Schemathesis, every check, against a running `make serve` on PORT (its own /openapi.json)
+	$(VENV)/bin/st run http://127.0.0.1:$(PORT)/openapi.json --checks all --max-examples 300
 
 test: setup tools ## run the test suite (the real-runtime tests need the RIE from .venv-tools)
 	$(PY) -m pytest -q
@@ -75,6 +81,7 @@ lint: setup tools ## ruff (with its security rules), hadolint, cfn-lint, sam val
 	$(VENV)/bin/ruff format --check .
 	$(TOOLS)/bin/hadolint Dockerfile
 	$(PY) scripts/image_wheels.py
+	$(PY) scripts/python_wheels.py
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory security
 

@@ -181,13 +181,15 @@ def _write_readable(path: Path, data: bytes) -> None:
 
 
 def write_openapi(data: bytes, path: Path) -> Path:
-    """The API's OpenAPI document for this model, as the function serves it with the
-    default limits (GET /openapi.json answers with the deployed ones)."""
-    from lambda_fn import openapi
-    from lambda_fn.config import Config
-    from lambda_fn.model import Model
+    """The API's OpenAPI document for this model, from the graph's metadata, with the
+    function's default limits (GET /openapi.json answers with the deployed ones)."""
+    import onnx
 
-    text = openapi.to_json(openapi.build(Model.from_bytes(data, threads=1), Config()))
+    from contract import openapi
+    from contract.schema import Schema
+
+    meta = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+    text = openapi.to_json(openapi.build(Schema.from_json(meta["schema"]), meta))
     _write_readable(path, text.encode("utf-8"))
     return path
 

@@ -78,7 +78,11 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
     if not records:
         return error(400, f'"records" is empty; send 1 to {config.max_records} records')
     if len(records) > config.max_records:
-        return error(413, f"{len(records)} records; the limit is {config.max_records} per request")
+        # 400, not 413: the contract's maxItems says so (413 is the byte limit,
+        # which a JSON Schema cannot state), and schema-invalid is 400 to clients.
+        return error(
+            400, f'"records" holds {len(records)}; the limit is {config.max_records} per request'
+        )
     columns, problems = records_to_columns(records, model.schema)
     if problems:
         outcome = error(

@@ -11,6 +11,7 @@ import numpy as np
 
 from contract.cells import FLOAT32_MAX, MISSING_CATEGORY, read_category
 from contract.schema import NUMERIC, Schema
+from contract.values import is_number_text
 
 
 class NonFinite:
@@ -105,10 +106,20 @@ def _category(value, allow_missing: bool):
         if not _is_unicode(value):
             return None, "not valid Unicode text (it holds an unpaired surrogate escape)"
         return read_category(value), None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value), None
-    kind = "int" if isinstance(value, OutOfRange) else type(value).__name__
-    return None, f"expected a string, got {kind}"
+    # Strings only, as contract/values.py publishes it: a number is refused, not
+    # read as its text (see docs/api.md, "Categorical values are strings").
+    return None, f"expected a string, got {_kind(value)}"
+
+
+def _numeric(value, allow_missing: bool):
+    """_number, for the strings contract/values.py's NUMBER_TEXT allows only."""
+    if isinstance(value, str) and not is_number_text(value):
+        try:
+            float(value)
+        except ValueError:
+            return None, f"expected a number, got {_short(value)}"
+        return None, f"{_short(value)} is not plain decimal text; send it as a JSON number"
+    return _number(value, allow_missing)
 
 
 def _is_unicode(text: str) -> bool:
@@ -148,7 +159,7 @@ def records_to_columns(records: list, schema: Schema) -> tuple[dict, list[Proble
                 problems.append(Problem(i, f.name, "missing field"))
                 continue
             if f.kind == NUMERIC:
-                value, error = _number(record[f.name], f.missing_allowed)
+                value, error = _numeric(record[f.name], f.missing_allowed)
             else:
                 value, error = _category(record[f.name], f.missing_allowed)
             if error:

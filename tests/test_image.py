@@ -216,3 +216,38 @@ def test_the_serving_code_runs_on_the_image_python(tmp_path, model_path):
     assert image["version"] == [int(part) for part in base.python.split(".")]
     assert image["status"] == 200 and image["rejected"]
     assert image["body"]["predictions"] == host["body"]["predictions"]
+
+
+# scripts/python_wheels.py: every pin in requirements/ on each supported Python.
+
+
+def test_the_supported_pythons_are_pyprojects():
+    import tomllib
+
+    from scripts import python_wheels
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11,<3.14"
+    assert python_wheels.PYTHONS == ("3.11", "3.12", "3.13")
+    listed = [c.rsplit(" ", 1)[1] for c in project["classifiers"] if "Python :: 3." in c]
+    assert listed == list(python_wheels.PYTHONS)
+
+
+def test_the_python_check_follows_includes():
+    from scripts import python_wheels
+
+    names = [p.name for p in python_wheels.files([ROOT / "requirements" / "dev.txt"])]
+    assert names == ["dev.txt", "train.txt", "requirements.txt"]  # lambda_fn's, via train.txt
+
+
+def test_the_python_check_fails_on_a_pin_without_a_wheel_for_one_version(tmp_path, capsys):
+    from scripts import python_wheels
+
+    requirements = tmp_path / "requirements.txt"
+    # numpy 1.26 predates Python 3.13: wheels up to cp312, an sdist only on 3.13.
+    requirements.write_text("# a comment\nnumpy==1.26.4  # pinned\n")
+    assert python_wheels.check("3.13", requirements) == ["numpy==1.26.4"]
+    assert python_wheels.main(["--requirements", str(requirements)]) == 1
+    err = capsys.readouterr().err
+    assert "no wheel for Python 3.13" in err and "numpy==1.26.4" in err
+    assert "3.11" not in err and "3.12" not in err

@@ -114,7 +114,13 @@ def test_wrong_content_type_is_415(app, make_event):
         ({**RECORD, "age": "forty"}, "age", "expected a number, got 'forty'"),
         ({**RECORD, "age": True}, "age", "got a boolean"),
         ({**RECORD, "age": [1]}, "age", "expected a number, got list"),
-        ({**RECORD, "plan": 1.5}, "plan", "expected a string, got float"),
+        ({**RECORD, "plan": 1.5}, "plan", "expected a string, got a number"),
+        # Categories are strings only, as the contract says (docs/api.md).
+        ({**RECORD, "plan": 0}, "plan", "expected a string, got a number"),
+        ({**RECORD, "plan": False}, "plan", "expected a string, got a boolean"),
+        # Numbers as text follow the contract's pattern; others go as JSON numbers.
+        ({**RECORD, "age": "1e20"}, "age", "'1e20' is not plain decimal text"),
+        ({**RECORD, "age": "\u0664\u0661"}, "age", "not plain decimal text"),
         ({**RECORD, "balance": 1e39}, "balance", "out of float32 range"),
     ],
 )
@@ -143,11 +149,13 @@ def test_every_problem_is_listed_at_once(app, make_event):
     assert {(0, "age"), (1, "age"), (1, "balance"), (1, "calls"), (1, "region"), (2, None)} <= where
 
 
-def test_limits_are_413(app, make_event):
+def test_record_limit_is_400_and_byte_limit_413(app, make_event):
+    """Too many records breaks the contract's maxItems (400, as for any invalid
+    body); too many bytes is 413, a limit the JSON Schema cannot state."""
     app.use_model(app.MODEL, Config(max_records=3, max_body_bytes=2000))
     try:
         code, answer = predict(app, make_event, {"records": [RECORD] * 4})
-        assert code == 413 and "limit is 3" in answer["message"]
+        assert code == 400 and "holds 4; the limit is 3" in answer["message"]
         code, answer = predict(app, make_event, {"records": [{**RECORD, "plan": "x" * 3000}]})
         assert code == 413 and "limit is 2000" in answer["message"]
         wide = json.dumps({"records": [{**RECORD, "plan": "é" * 1200}]}, ensure_ascii=False)

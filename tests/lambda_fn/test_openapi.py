@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from contract.values import NUMBER_TEXT
 from lambda_fn import openapi
 from lambda_fn.config import Config
 from tests.conftest import ROOT
@@ -53,7 +54,8 @@ def test_request_body_has_one_property_per_feature(doc, model):
     assert list(record["properties"]) == model.schema.names
     assert record["required"] == model.schema.names
     assert record["additionalProperties"] is False
-    assert record["properties"]["age"]["type"] == ["number", "null"]
+    assert record["properties"]["age"]["type"] == ["number", "string", "null"]
+    assert record["properties"]["age"]["pattern"] == NUMBER_TEXT
     plan = record["properties"]["plan"]
     assert plan["type"] == ["string", "null"]
     for category in ("basic", "plus", "premium"):
@@ -149,3 +151,50 @@ def test_the_document_is_built_on_first_request_not_at_import(model_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_export_writes_the_document_without_the_serving_code(model_path, tmp_path):
+    """contract/openapi.py builds it from the graph's metadata: no lambda_fn import."""
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from export.cli import write_openapi\n"
+        "write_openapi(Path(sys.argv[1]).read_bytes(), Path(sys.argv[2]))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'lambda_fn'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(model_path), str(tmp_path / "openapi.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    assert json.loads((tmp_path / "openapi.json").read_text()) == json.loads(
+        (model_path.parent / "openapi.json").read_text()
+    )
+
+
+def test_the_contracts_default_limits_are_the_functions():
+    from contract import openapi as contract_openapi
+
+    assert Config().max_records == contract_openapi.DEFAULT_MAX_RECORDS
+    assert Config().max_body_bytes == contract_openapi.DEFAULT_MAX_BODY_BYTES
+
+
+def test_the_deployed_document_names_only_the_deployed_server(doc):
+    assert [s["url"] for s in doc["servers"]] == [
+        "https://{apiId}.execute-api.{region}.amazonaws.com"
+    ]
+
+
+def test_the_local_document_drops_only_the_gateway_layer(doc):
+    from contract.openapi import for_local
+
+    local = for_local(doc, "http://127.0.0.1:9999")
+    assert local["servers"] == [
+        {"url": "http://127.0.0.1:9999", "description": "make serve (local, unauthenticated)"}
+    ]
+    assert "security" not in local and "security" in doc  # the original is untouched
+    assert local["components"]["schemas"] == doc["components"]["schemas"]
+    validate(local)

@@ -1,0 +1,1 @@
+"""`make serve` / `imbalanced-serve`: the scoring function behind a local HTTP endpoint."""

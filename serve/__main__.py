@@ -1,0 +1,5 @@
+import sys
+
+from serve.local import main
+
+sys.exit(main())
