@@ -19,6 +19,7 @@ rules above.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 
@@ -193,7 +194,9 @@ def test_every_batch_function_read_of_a_missing_key_is_a_404_under_its_policy(ap
 
 def test_every_chunk_function_read_of_a_missing_key_is_a_404_under_its_policy(app, s3, monkeypatch):
     """A large file's tasks as the state machine runs them, then a failed run's clean-up."""
-    monkeypatch.setenv("RANGE_BYTES", "1000")
+    from lambda_fn import app as function
+
+    monkeypatch.setattr(function, "CONFIG", dataclasses.replace(function.CONFIG, range_bytes=1000))
     body = features_csv(200).encode()
     etag = s3.put_object(Bucket=BUCKET, Key="incoming/big.csv", Body=body)["ETag"].strip('"')
     task = {"bucket": BUCKET, "key": "incoming/big.csv", "etag": etag, "version": "", "run": "r1"}
