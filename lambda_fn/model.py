@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnxruntime as ort
 
+from contract.machine import vcpus
 from contract.schema import Schema
 
 DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.onnx")
@@ -21,10 +22,7 @@ class ModelLoadError(Exception):
 
 
 def _vcpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return vcpus()
 
 
 # Below this many rows one thread answers sooner than several (no wake-ups).

@@ -183,7 +183,8 @@ def test_an_ensemble_is_one_graph_within_the_parity_bar(csv_path, tmp_path):
     from train.data import load_dataset
     from train.evaluate import PlattCalibration
     from train.features import discover
-    from train.search import Member, TrainedModel, WeightedAverage, build_pipeline, train_schema
+    from train.search import build_pipeline, train_schema
+    from train.trained import Member, TrainedModel, WeightedAverage
 
     data = load_dataset(str(csv_path), "y")
     X, y = data.X.iloc[:450], data.y[:450]
@@ -222,7 +223,8 @@ def test_calendar_dates_are_computed_inside_the_graph(learner, tmp_path):
     from export.cli import derived_metadata
     from train.data import load_dataset
     from train.features import discover
-    from train.search import TrainedModel, build_pipeline, train_schema
+    from train.search import build_pipeline, train_schema
+    from train.trained import TrainedModel
 
     rng = np.random.default_rng(3)
     n = 800

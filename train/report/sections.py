@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from contract.schema import NUMERIC
-from train import leaderboard
+from train import leaderboard, metrics
 from train.report import card, figures, run_files, stats
 from train.report.render import Document
 
-LEADERBOARD_METRICS = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
-LEADERBOARD_HEADER = ["PR AUC", "ROC AUC", "F1", "precision", "recall", "Brier"]
+# The leaderboard table's metrics: the selectable ones a page's width holds.
+LEADERBOARD_METRICS = tuple(m for m in metrics.SELECTION if m not in ("mcc", "balanced_accuracy"))
+LEADERBOARD_HEADER = [metrics.get(m).label for m in LEADERBOARD_METRICS]
 
 
 def _leaderboard_frame(folder: Path | None, result, metric: str) -> pd.DataFrame:
