@@ -129,7 +129,7 @@ def ranking_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def per_class_table(y: np.ndarray, pred: np.ndarray, negative: str, positive: str) -> list[dict]:
-    """Precision/recall/F1/support per class, as the reference projects tabulated them."""
+    """Precision/recall/F1/support per class."""
     precision, recall, f1, support = precision_recall_fscore_support(
         y, pred, labels=[0, 1], zero_division=0
     )

@@ -14,7 +14,7 @@ import pandas as pd
 
 from contract.schema import NUMERIC
 from train import leaderboard, metrics
-from train.report import card, figures, run_files, stats
+from train.report import card, figures, run_files, search_figures, stats
 from train.report.render import Document
 
 # The leaderboard table's metrics: the selectable ones a page's width holds.
@@ -51,13 +51,13 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
     trials = run_files.trials(folder) if folder is not None else None
     ensemble = run_files.ensemble(folder) if folder is not None else None
     if trials is not None:
-        figs.append(figures.search_trajectory(trials, metric))
+        figs.append(search_figures.search_trajectory(trials, metric))
     costed = None
     if run_files.has_costs(board, metric):
         costed = board[(board["onnx_bytes"] > 0) & (board["us_per_row"] > 0)]
         costed = costed[costed[f"{metric}_mean"].notna()].reset_index(drop=True)
         if len(costed):
-            figs.append(figures.cost_quality(costed, metric))
+            figs.append(search_figures.cost_quality(costed, metric))
         else:
             costed = None
 
