@@ -51,7 +51,8 @@ def _network_input(trained, record: dict):
 
 def single_record(run: Path, data: Path, n: int) -> dict:
     """One model: handler vs pandas+pipeline vs (Keras direct) vs bare onnxruntime."""
-    from lambda_fn.model import _session, _vcpus
+    from contract.machine import vcpus as _vcpus
+    from lambda_fn.model import _session
     from lambda_fn.validation import records_to_columns
 
     app, model = _serving(run)

@@ -24,9 +24,9 @@ QUIET = {"TF_CPP_MIN_LOG_LEVEL": "3", "POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 def vcpus() -> int:
     """The CPUs this process may run on (what Lambda's vCPU count is to a function)."""
-    from lambda_fn.model import _vcpus
+    from contract.machine import vcpus as allowed
 
-    return _vcpus()
+    return allowed()
 
 
 def child_env(threads: int) -> dict[str, str]:

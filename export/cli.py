@@ -67,6 +67,7 @@ def export(run: Path, out: Path) -> dict:
     from export import graph as G
     from export import parity
     from train.artifacts import package_versions
+    from train.metrics import IN_MODEL
 
     info, model, holdout, metrics = load_run(run)
     try:
@@ -74,11 +75,7 @@ def export(run: Path, out: Path) -> dict:
     except G.UnsupportedModel as exc:
         raise ExportError(str(exc)) from exc
     version = G.content_hash(proto)
-    test_metrics = {
-        k: metrics[k]
-        for k in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "mcc", "brier")
-        if k in metrics
-    }
+    test_metrics = {k: metrics[k] for k in IN_MODEL if k in metrics}
     G.set_metadata(
         proto,
         {
@@ -137,7 +134,7 @@ def export(run: Path, out: Path) -> dict:
 
 
 def _pipelines(model) -> list:
-    if getattr(model, "members", None):
+    if model.members:
         return [m.pipeline for m in model.members]
     return [model.pipeline]
 
@@ -153,11 +150,11 @@ def derived_metadata(model) -> dict:
         sums.update({n: list(p) for n, p in derive.sums})
         indicators.update({n: {"column": c, "is": "missing"} for n, c in derive.missing})
         indicators.update({n: {"column": c, "equals": v} for n, c, v in derive.sentinels})
-        dates.update({n: {"month": m, "day": d} for n, m, d, _ in getattr(derive, "dates", ())})
+        dates.update({n: {"month": m, "day": d} for n, m, d, _ in derive.dates})
     doc = {"derived_features": sums, "derived_indicators": indicators}
     if dates:
         doc["derived_dates"] = dates
-    if getattr(model, "members", None):
+    if model.members:
         doc["ensemble"] = [
             {"name": m.name, "learner": m.learner, "strategy": m.strategy, "weight": m.weight}
             for m in model.members

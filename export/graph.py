@@ -19,143 +19,22 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from contract.schema import NUMERIC
+from export.converters import (
+    ML_OPSET,
+    OPSET,
+    convert_sklearn,
+    keras_graph,
+    register_converters,
+    rename,
+    snap_tree_thresholds,
+)
 
-OPSET = 17
-ML_OPSET = 3
 PROBABILITY = "probability"
 LABEL = "label"
 
 
 class UnsupportedModel(Exception):
     """The run's learner has no converter here."""
-
-
-def _register_converters() -> None:
-    from skl2onnx import update_registered_converter
-    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
-
-    options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
-    try:
-        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
-        from xgboost import XGBClassifier
-
-        update_registered_converter(
-            XGBClassifier,
-            "XGBoostXGBClassifier",
-            calculate_linear_classifier_output_shapes,
-            convert_xgboost,
-            options=options,
-        )
-    except ImportError:  # pragma: no cover - both are pinned in requirements/train.txt
-        pass
-    try:
-        from lightgbm import LGBMClassifier
-        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
-
-        update_registered_converter(
-            LGBMClassifier,
-            "LightGbmLGBMClassifier",
-            calculate_linear_classifier_output_shapes,
-            convert_lightgbm,
-            options=options,
-        )
-    except ImportError:  # pragma: no cover
-        pass
-
-
-def _floor_to_float32(values: np.ndarray) -> np.ndarray:
-    """The largest float32 <= each value. For any float32 x, `x <= t` and
-    `x <= floor32(t)` agree, so a tree keeps its decisions while its
-    thresholds become exactly representable in the float32 ONNX graph."""
-    values = np.asarray(values, dtype=np.float64)
-    rounded = values.astype(np.float32)
-    too_big = rounded.astype(np.float64) > values
-    rounded[too_big] = np.nextafter(rounded[too_big], np.float32(-np.inf))
-    return rounded.astype(np.float64)
-
-
-def snap_tree_thresholds(estimator):
-    """A copy of `estimator` whose split thresholds are float32 values.
-
-    Training data reaches scikit-learn trees as float32 but thresholds are
-    float64 midpoints; after SMOTE, a midpoint can round *up* to the next
-    float32 value, and a row equal to that value would go the other way in
-    the graph. LightGBM compares in float64 against float64 thresholds: same cure.
-    """
-    import copy
-
-    from sklearn.tree import BaseDecisionTree
-
-    estimator = copy.deepcopy(estimator)
-    trees = []
-    if isinstance(estimator, BaseDecisionTree):
-        trees = [estimator]
-    elif hasattr(estimator, "estimators_"):
-        trees = [
-            t
-            for t in np.ravel(np.asarray(estimator.estimators_, dtype=object))
-            if isinstance(t, BaseDecisionTree)
-        ]
-    for tree in trees:
-        th = tree.tree_.threshold
-        split = tree.tree_.children_left != -1
-        th[split] = _floor_to_float32(th[split])
-    if type(estimator).__name__ == "LGBMClassifier":
-        import re
-
-        import lightgbm
-
-        text = estimator.booster_.model_to_string()
-
-        def snap(match):
-            numbers = np.array(match.group(2).split(), dtype=np.float64)
-            return match.group(1) + " ".join(repr(float(v)) for v in _floor_to_float32(numbers))
-
-        text = re.sub(r"^(threshold=)(.*)$", snap, text, flags=re.MULTILINE)
-        # The header lists each tree's byte length; the edit changed them.
-        text = re.sub(r"^tree_sizes=.*\n", "", text, flags=re.MULTILINE)
-        estimator._Booster = lightgbm.Booster(model_str=text)
-    return estimator
-
-
-def _initial_types(names_kinds: list[tuple[str, str]]):
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
-    return [
-        (name, FloatTensorType([None, 1]) if kind == NUMERIC else StringTensorType([None, 1]))
-        for name, kind in names_kinds
-    ]
-
-
-def _convert_sklearn(estimator, inputs, options=None):
-    from skl2onnx import convert_sklearn
-
-    proto = convert_sklearn(
-        estimator,
-        initial_types=_initial_types(inputs),
-        options=options or {},
-        target_opset={"": OPSET, "ai.onnx.ml": ML_OPSET},
-    )
-    # skl2onnx turns "account length" into "account_length"; the contract is
-    # that inputs carry the CSV's column names exactly.
-    for value, (name, _) in zip(list(proto.graph.input), inputs, strict=True):
-        if value.name != name:
-            _rename(proto.graph, value.name, name)
-    return proto
-
-
-def _keras_graph(network, n_features: int) -> onnx.ModelProto:
-    import tensorflow as tf
-    import tf2onnx
-
-    spec = (tf.TensorSpec((None, n_features), tf.float32, name="features"),)
-
-    @tf.function
-    def forward(features):
-        return network(features, training=False)
-
-    model, _ = tf2onnx.convert.from_function(forward, input_signature=spec, opset=OPSET)
-    return model
 
 
 def _piece(pipeline, schema) -> onnx.ModelProto:
@@ -174,9 +53,9 @@ def _piece(pipeline, schema) -> onnx.ModelProto:
     prep = steps["prep"]
 
     if isinstance(estimator, KerasMLPClassifier):
-        prep_graph = _convert_sklearn(Pipeline([("prep", prep)]), inputs)
+        prep_graph = convert_sklearn(Pipeline([("prep", prep)]), inputs)
         prep_out = prep_graph.graph.output[0].name
-        net = _keras_graph(estimator.model_, estimator.n_features_in_)
+        net = keras_graph(estimator.model_, estimator.n_features_in_)
         net_in = net.graph.input[0].name
         net = onnx.compose.add_prefix(net, prefix="net_")
         merged = onnx.compose.merge_models(
@@ -188,7 +67,7 @@ def _piece(pipeline, schema) -> onnx.ModelProto:
     else:
         estimator = snap_tree_thresholds(estimator)
         try:
-            graph = _convert_sklearn(
+            graph = convert_sklearn(
                 Pipeline([("prep", prep), ("model", estimator)]),
                 inputs,
                 options={id(estimator): {"zipmap": False}},
@@ -207,7 +86,7 @@ def _piece(pipeline, schema) -> onnx.ModelProto:
             positive, positive_column = margin_positive, None
     g = graph.graph
     for taken in (PROBABILITY, LABEL, "p_raw"):
-        _rename(g, taken, f"converter_{taken}")
+        rename(g, taken, f"converter_{taken}")
     if positive in (PROBABILITY, LABEL, "p_raw"):
         positive = f"converter_{positive}"
     _add_derived(g, derive)
@@ -232,9 +111,9 @@ def _derived_names(derive) -> list[str]:
         return []
     return (
         [n for n, _ in derive.sums]
-        + [n for n, _ in getattr(derive, "missing", ())]
-        + [n for n, _, _ in getattr(derive, "sentinels", ())]
-        + [n for n, _, _, _ in getattr(derive, "dates", ())]
+        + [n for n, _ in derive.missing]
+        + [n for n, _, _ in derive.sentinels]
+        + [n for n, _, _, _ in derive.dates]
     )
 
 
@@ -255,18 +134,18 @@ def _add_derived(g: onnx.GraphProto, derive) -> None:
             out = name if k == len(parts) - 2 else f"{name}__sum{k}"
             nodes.append(helper.make_node("Add", [acc, part], [out]))
             acc = out
-    for name, column in getattr(derive, "missing", ()):
+    for name, column in derive.missing:
         nodes += [
             helper.make_node("IsNaN", [column], [f"{name}__bool"]),
             helper.make_node("Cast", [f"{name}__bool"], [name], to=TensorProto.FLOAT),
         ]
-    for k, (name, column, value) in enumerate(getattr(derive, "sentinels", ())):
+    for k, (name, column, value) in enumerate(derive.sentinels):
         const = _const(g, f"sentinel_value_{k}", [[value]])
         nodes += [
             helper.make_node("Equal", [column, const], [f"{name}__bool"]),
             helper.make_node("Cast", [f"{name}__bool"], [name], to=TensorProto.FLOAT),
         ]
-    for name, month, day, lookup in getattr(derive, "dates", ()):
+    for name, month, day, lookup in derive.dates:
         start = name if day is None else f"{name}__start"
         nodes.append(
             helper.make_node(
@@ -339,13 +218,10 @@ def _ensemble_graph(model) -> onnx.ModelProto:
 
 
 def build_graph(model) -> onnx.ModelProto:
-    """`model` is train.search.TrainedModel (one pipeline or a weighted
+    """`model` is train.trained.TrainedModel (one pipeline or a weighted
     ensemble); returns the graph without metadata."""
-    _register_converters()
-    if getattr(model, "members", None):
-        graph = _ensemble_graph(model)
-    else:
-        graph = _piece(model.pipeline, model.schema)
+    register_converters()
+    graph = _ensemble_graph(model) if model.members else _piece(model.pipeline, model.schema)
     _finish(graph, model)
     graph.graph.name = "imbalanced_classifier"  # converters pick random names; keep the hash stable
     onnx.checker.check_model(graph)
@@ -466,17 +342,6 @@ def _finish(model_proto, model) -> None:
         ]
     )
     _prune(model_proto)
-
-
-def _rename(g: onnx.GraphProto, old: str, new: str) -> None:
-    for node in g.node:
-        for seq in (node.input, node.output):
-            for k, name in enumerate(seq):
-                if name == old:
-                    seq[k] = new
-    for value in (*g.input, *g.output):
-        if value.name == old:
-            value.name = new
 
 
 def _prune(model_proto: onnx.ModelProto) -> None:

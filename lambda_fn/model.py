@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import onnxruntime as ort
 
+from contract.machine import vcpus
 from contract.schema import Schema
 
 if TYPE_CHECKING:  # imported when a batch first needs the pool: the API never does
@@ -24,10 +25,7 @@ class ModelLoadError(Exception):
 
 
 def _vcpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return vcpus()
 
 
 # Below this many rows one thread answers sooner than several (no wake-ups).

@@ -7,7 +7,7 @@ budget, on both reference datasets, scored on the same test rows.
 
 - Same rows: the data is loaded with the project's loader (same features, same
   dropped identifier) and split 80/20, stratified, seed 42, exactly as
-  `train/search.py` splits; the script checks that the project's run holds the
+  `train/search/run.py` splits; the script checks that the project's run holds the
   very same test rows before it compares anything.
 - The project: `python -m train --budget B` (without `--budget` where the CLI
   does not have it yet; the output says so), in the main .venv.
@@ -41,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from contract.machine import vcpus  # noqa: E402
+
 DATASETS = {
     "telecom": {"target": "churn", "positive": "True", "drop": ("phone number",)},
     "marketing": {"target": "y", "positive": "yes", "drop": ()},
@@ -70,7 +72,7 @@ def load(path: str, name: str):
 
 
 def split(dataset, seed: int, test_size: float):
-    """The project's split (train/search.py run_search): stratified, seeded, reindexed."""
+    """The project's split (train/search/run.py): stratified, seeded, reindexed."""
     from sklearn.model_selection import train_test_split
 
     X_train, X_test, y_train, y_test = train_test_split(
@@ -107,7 +109,7 @@ def same_test_rows(run: Path, X_test, y_test) -> None:
     ):
         raise BenchError(
             f"{run}: the project's test split differs from the one this script made; "
-            "train/search.py must have changed how it splits"
+            "train/search/run.py must have changed how it splits"
         )
 
 
@@ -492,7 +494,7 @@ def main(argv=None) -> int:
     p.add_argument(
         "--workers",
         type=int,
-        default=len(os.sched_getaffinity(0)),
+        default=vcpus(),
         help="the project's CV folds side by side (its --workers; default: every core this "
         "process may use); FLAML's n_jobs is jobs x workers, the same cores",
     )

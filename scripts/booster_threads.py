@@ -61,7 +61,8 @@ def measure(args) -> int:
 
     from train.data import load_dataset
     from train.features import discover
-    from train.search import _fit_quietly, build_pipeline, train_schema
+    from train.search import build_pipeline, train_schema
+    from train.search.fitting import fit_quietly
 
     ds = load_dataset(args.data, args.target, positive=args.positive)
     X, _, y, _ = train_test_split(ds.X, ds.y, test_size=0.2, stratify=ds.y, random_state=42)
@@ -87,7 +88,7 @@ def measure(args) -> int:
                     derived=derived,
                 )
                 wall, cpu = time.perf_counter(), time.process_time()
-                _fit_quietly(pipe, X, y)
+                fit_quietly(pipe, X, y)
                 times[jobs].append((time.perf_counter() - wall, time.process_time() - cpu))
         for jobs, label in ((1, "1 thread"), (-1, "all cores")):
             walls = ", ".join(f"{w:.2f}" for w, _ in times[jobs])

@@ -28,7 +28,8 @@ from contract.feeds import from_frame  # noqa: E402
 from export import parity  # noqa: E402
 from export.graph import build_graph  # noqa: E402
 from train.data import load_dataset  # noqa: E402
-from train.search import TrainedModel, build_pipeline, train_schema  # noqa: E402
+from train.search import build_pipeline, train_schema  # noqa: E402
+from train.trained import TrainedModel  # noqa: E402
 
 
 def knn_report(data: str, target: str, positive: str | None, seed: int = 42) -> dict:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import joblib
 
-from train import leaderboard
-from train.search import SearchResult, trial_rows
+from train import leaderboard, metrics
+from train.search import SearchResult
 
-# Bump when the run folder's layout or the pickled classes change incompatibly;
-# export refuses folders of any other format.
-RUN_FORMAT = 1
+# Bump when the run folder's layout or the pickled classes (train/trained.py)
+# change incompatibly; export refuses folders of any other format.
+RUN_FORMAT = 2
 MODEL_FILE = "model.joblib"
 HOLDOUT_FILE = "holdout.joblib"
 RUN_FILE = "run.json"
@@ -37,16 +37,6 @@ TRIAL_COLUMNS = [
     "best_so_far",
     "state",
     "params",
-]
-LEADERBOARD_METRICS = [
-    "roc_auc",
-    "pr_auc",
-    "f1",
-    "precision",
-    "recall",
-    "mcc",
-    "balanced_accuracy",
-    "brier",
 ]
 TRACKED_PACKAGES = [
     "numpy",
@@ -76,12 +66,12 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
     first by `metric` as train.leaderboard ranks; failed candidates last."""
     rows = []
     candidates = list(result.candidates)
-    ens = getattr(result, "ensemble_candidate", None)
+    ens = result.ensemble_candidate
     if ens is not None and all(ens is not c for c in candidates):
         candidates.append(ens)
     for c in candidates:
         row = {"learner": c.learner, "strategy": c.strategy, "selected": c is result.winner}
-        for m in LEADERBOARD_METRICS:
+        for m in metrics.LEADERBOARD:
             row[f"{m}_mean"] = c.mean(m)
             row[f"{m}_std"] = c.std(m)
         row["threshold"] = c.threshold
@@ -112,6 +102,7 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
 
 
 def metrics_document(result: SearchResult, dataset, config) -> dict:
+    """metrics.json: the test split's metrics, the selection and the search's counts."""
     model = result.model
     m = result.test_metrics
     doc = {
@@ -121,10 +112,7 @@ def metrics_document(result: SearchResult, dataset, config) -> dict:
         "threshold_objective": str(config.objective),
         "selection_metric": config.metric,
         "cv_score": result.winner.mean(config.metric),
-        **{k: m[k] for k in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy")},
-        "balanced_accuracy": m["balanced_accuracy"],
-        "mcc": m["mcc"],
-        "brier": m["brier"],
+        **{k: m[k] for k in metrics.BY_NAME},
         "n_train": result.n_train,
         "n_test": int(len(result.y_test)),
         "positive_rate": float(result.y_test.mean()),
@@ -160,8 +148,8 @@ def write_run(
     elapsed_seconds=None,
     extra=None,
 ) -> dict:
-    """extra(folder, run_info) may add files (the report) before the swap."""
-    """Write into a sibling temp folder, then swap it into place."""
+    """Write into a sibling temp folder, then swap it into place;
+    extra(folder, run_info) may add files (the report) before the swap."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -169,8 +157,8 @@ def write_run(
         joblib.dump(result.model, tmp / MODEL_FILE)
         joblib.dump({"X": result.X_test, "y": result.y_test}, tmp / HOLDOUT_FILE)
         (tmp / SCHEMA_FILE).write_text(result.model.schema.to_json() + "\n")
-        metrics = metrics_document(result, dataset, config)
-        _json(tmp / METRICS_FILE, metrics)
+        doc = metrics_document(result, dataset, config)
+        _json(tmp / METRICS_FILE, doc)
         rows = leaderboard_rows(result, config.metric)
         with open(tmp / LEADERBOARD_FILE, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -219,4 +207,30 @@ def write_run(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return metrics
+    return doc
+
+
+def trial_rows(result: SearchResult, metric: str) -> list[dict]:
+    """trials.csv: the search trajectory, one row per trial."""
+    rows, best = [], float("nan")
+    for c in result.trials:
+        score = c.mean(metric)
+        if c.state == "complete" and metrics.is_better(score, best, metric):
+            best = score
+        params = dict(c.params)
+        params["features"] = c.features
+        if c.rounds is not None:
+            params["rounds"] = c.rounds
+        rows.append(
+            {
+                "trial": c.trial,
+                "elapsed_seconds": round(c.elapsed_seconds, 3),
+                "learner": c.learner,
+                "sampler": c.strategy,
+                "score": score,
+                "best_so_far": best,
+                "state": c.state,
+                "params": json.dumps(params, sort_keys=True, default=float),
+            }
+        )
+    return rows

@@ -169,29 +169,8 @@ def resolve_label(values: pd.Series, positive: str | None, source: str, target: 
     return neg, pos
 
 
-def load_dataset(
-    source: str,
-    target: str,
-    positive: str | None = None,
-    drop: tuple[str, ...] = (),
-    keep: tuple[str, ...] = (),
-    numeric: tuple[str, ...] = (),
-    categorical: tuple[str, ...] = (),
-    dedupe: bool = False,
-    delimiter: str | None = None,
-) -> Dataset:
-    """delimiter: the field separator; None detects ';', tab or '|' from the header."""
-    raw = read_bytes(source)
-    notes: list[str] = []
-    if delimiter is None:
-        delimiter = detect_delimiter(raw) or ","
-        if delimiter != ",":
-            notes.append(
-                f"{source} read as {csv_sniff.DELIMITERS[delimiter]}-separated (detected from "
-                "its header; --delimiter sets the separator)"
-            )
-    frame = parse_csv(raw, source, delimiter)
-
+def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical) -> None:
+    """The column flags and the target name columns that exist, and agree."""
     named = {"--drop": drop, "--keep": keep, "--numeric": numeric, "--categorical": categorical}
     for flag, cols in named.items():
         missing = [c for c in cols if c not in frame.columns]
@@ -216,6 +195,9 @@ def load_dataset(
     if target in drop or target in numeric or target in categorical:
         raise UsageError(f"the target column {target!r} cannot also be a feature flag")
 
+
+def _target(frame, target, positive, source) -> tuple[np.ndarray, str, str]:
+    """(y as 0/1, negative label, positive label); a missing label is an error."""
     labels = frame[target].str.strip()
     missing_target = labels.isna()
     if missing_target.any():
@@ -226,9 +208,12 @@ def load_dataset(
         )
     negative_label, positive_label = resolve_label(labels, positive, source, target)
     y = (labels == positive_label).to_numpy().astype(np.int64)
+    return y, negative_label, positive_label
 
-    dropped: dict[str, str] = {c: "dropped by --drop" for c in drop}
-    features = frame.drop(columns=[target, *drop])
+
+def _type_columns(features, source, keep, numeric, categorical, dropped):
+    """Each feature column typed (numbers or categories) or dropped, with the
+    reason added to `dropped`: (columns, schema features)."""
     n = len(features)
     columns: dict[str, pd.Series] = {}
     schema_features: list[Feature] = []
@@ -261,6 +246,52 @@ def load_dataset(
         schema_features.append(
             Feature(name, CATEGORICAL, missing_allowed=True, categories=categories)
         )
+    return columns, schema_features
+
+
+def _duplicates(X, y, dedupe: bool, notes: list[str]):
+    """Exact duplicate rows (features and target) kept with a note, or removed."""
+    duplicated = pd.concat([X, pd.Series(y, index=X.index, name="__y")], axis=1).duplicated()
+    if duplicated.any() and not dedupe:
+        notes.append(
+            f"{int(duplicated.sum())} exact duplicate row(s) kept; a copy may land in both the "
+            "train and the test split (--dedupe removes them)"
+        )
+        return X.reset_index(drop=True), y
+    if duplicated.any():
+        notes.append(f"{int(duplicated.sum())} exact duplicate row(s) removed (--dedupe)")
+        return X.loc[~duplicated.to_numpy()].reset_index(drop=True), y[~duplicated.to_numpy()]
+    return X.reset_index(drop=True), y
+
+
+def load_dataset(
+    source: str,
+    target: str,
+    positive: str | None = None,
+    drop: tuple[str, ...] = (),
+    keep: tuple[str, ...] = (),
+    numeric: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+    dedupe: bool = False,
+    delimiter: str | None = None,
+) -> Dataset:
+    """delimiter: the field separator; None detects ';', tab or '|' from the header."""
+    raw = read_bytes(source)
+    notes: list[str] = []
+    if delimiter is None:
+        delimiter = detect_delimiter(raw) or ","
+        if delimiter != ",":
+            notes.append(
+                f"{source} read as {csv_sniff.DELIMITERS[delimiter]}-separated (detected from "
+                "its header; --delimiter sets the separator)"
+            )
+    frame = parse_csv(raw, source, delimiter)
+    _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical)
+    y, negative_label, positive_label = _target(frame, target, positive, source)
+
+    dropped: dict[str, str] = {c: "dropped by --drop" for c in drop}
+    features = frame.drop(columns=[target, *drop])
+    columns, schema_features = _type_columns(features, source, keep, numeric, categorical, dropped)
     if not schema_features:
         raise UsageError(f"{source} has no usable feature columns besides {target!r}")
     reserved = [f.name for f in schema_features if f.name in RESERVED_NAMES]
@@ -272,22 +303,7 @@ def load_dataset(
     for name, why in dropped.items():
         if why != "dropped by --drop":
             notes.append(f"column {name!r} dropped: {why}")
-
-    X = pd.DataFrame(columns, index=features.index)
-    duplicated = pd.concat([X, pd.Series(y, index=X.index, name="__y")], axis=1).duplicated()
-    if duplicated.any() and not dedupe:
-        notes.append(
-            f"{int(duplicated.sum())} exact duplicate row(s) kept; a copy may land in both the "
-            "train and the test split (--dedupe removes them)"
-        )
-        X = X.reset_index(drop=True)
-    elif duplicated.any():
-        notes.append(f"{int(duplicated.sum())} exact duplicate row(s) removed (--dedupe)")
-        X = X.loc[~duplicated.to_numpy()].reset_index(drop=True)
-        y = y[~duplicated.to_numpy()]
-    else:
-        X = X.reset_index(drop=True)
-
+    X, y = _duplicates(pd.DataFrame(columns, index=features.index), y, dedupe, notes)
     schema = Schema(
         features=tuple(schema_features),
         target=target,

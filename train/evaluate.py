@@ -23,14 +23,10 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from train import leaderboard
 from train.data import UsageError
 
 # Probabilities are clipped this far from 0 and 1 before taking logits.
 EPS = 2.0**-10  # see PlattCalibration.apply
-# Kept as names here for older callers; train.leaderboard owns them.
-LOWER_IS_BETTER = leaderboard.LOWER_IS_BETTER
-SELECTION_METRICS = leaderboard.SELECTION_METRICS
 
 
 @dataclass(frozen=True)
@@ -68,16 +64,21 @@ class ThresholdObjective:
         return self.kind if self.value is None else f"{self.kind}={self.value:g}"
 
 
-def choose_threshold(y: np.ndarray, p: np.ndarray, objective: ThresholdObjective) -> float:
-    """The score t such that `p >= t` best meets the objective on (y, p)."""
+def cut_counts(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True and false positives when predicting positive for p >= t, for each
+    distinct score t from the highest down: (tp, fp, t), from one sort."""
     order = np.argsort(-p, kind="mergesort")
     ps, ys = p[order], y[order]
-    # Candidate cut after each distinct score: predict positive for p >= ps[i].
     last_of_run = np.r_[ps[1:] != ps[:-1], True]
     tp = np.cumsum(ys)[last_of_run].astype(float)
     fp = np.cumsum(1 - ys)[last_of_run].astype(float)
-    thresholds = ps[last_of_run]
-    positives = float(ys.sum())
+    return tp, fp, ps[last_of_run]
+
+
+def choose_threshold(y: np.ndarray, p: np.ndarray, objective: ThresholdObjective) -> float:
+    """The score t such that `p >= t` best meets the objective on (y, p)."""
+    tp, fp, thresholds = cut_counts(y, p)
+    positives = float(y.sum())
     precision = tp / np.maximum(tp + fp, 1)
     recall = tp / max(positives, 1)
     if objective.kind == "f1":
@@ -104,6 +105,21 @@ def threshold_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[st
     }
 
 
+AUC_METRICS = ("roc_auc", "pr_auc")
+
+
+def auc(y: np.ndarray, p: np.ndarray, metric: str) -> float:
+    """ROC or PR AUC from `cut_counts` (scikit-learn's values, ties included),
+    without scikit-learn's input checks, which dominate when thousands of
+    blends are scored. Both classes must be present."""
+    tp, fp, _ = cut_counts(y, p)
+    P, N = tp[-1], fp[-1]
+    if metric == "pr_auc":
+        return float(np.sum(np.diff(np.r_[0.0, tp]) / P * tp / (tp + fp)))
+    tp0, fp0 = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]
+    return float(np.sum((fp - fp0) * (tp + tp0)) / (2 * P * N))
+
+
 def ranking_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return {
         "roc_auc": float(roc_auc_score(y, p)),
@@ -113,7 +129,7 @@ def ranking_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 
 def per_class_table(y: np.ndarray, pred: np.ndarray, negative: str, positive: str) -> list[dict]:
-    """Precision/recall/F1/support per class, as the reference projects tabulated them."""
+    """Precision/recall/F1/support per class."""
     precision, recall, f1, support = precision_recall_fscore_support(
         y, pred, labels=[0, 1], zero_division=0
     )
@@ -139,7 +155,7 @@ class PlattCalibration:
     """p' = sigmoid(slope * logit(p) + intercept), fitted on out-of-fold scores.
 
     One formula for every learner (trees, boosting, the network), so export can
-    write it as four ONNX nodes after any classifier.
+    write it as a few ONNX nodes after any classifier.
     """
 
     slope: float

@@ -133,15 +133,12 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
         for name, column, value in self.sentinels:
             values = X[column].to_numpy(dtype=np.float32)
             X[name] = (values == np.float32(value)).astype(np.float32)
-        for name, month, day, lookup in getattr(self, "dates", ()):  # older pickles have none
+        for name, month, day, lookup in self.dates:
             values = X[month].map(dict(lookup)).to_numpy(dtype=np.float32, na_value=np.nan)
             if day is not None:
                 values = values + X[day].to_numpy(dtype=np.float32)
             X[name] = values
         return X
-
-
-ColumnSums = DerivedFeatures  # the name older code and pickles use
 
 
 def _words(name: str) -> set[str]:

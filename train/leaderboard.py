@@ -1,8 +1,8 @@
-"""Metric knowledge in one place: each metric's direction, ranking, and what
-counts as "as good as the best" (within one standard error).
+"""Ranking and "as good as the best": the order of candidates and rows, and
+the standard-error rules that decide when one score beats another.
 
-The search, the run folder, the CLI and the report all ask here, so a metric
-where smaller is better (Brier) is ranked the same way everywhere.
+Each metric's direction comes from `train.metrics`; the search, the run
+folder, the CLI and the report all rank through here.
 """
 
 from __future__ import annotations
@@ -12,40 +12,13 @@ import math
 import numpy as np
 import pandas as pd
 
-# Metrics where smaller is better; every other known metric is maximised.
-LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
-# Metrics the search may select by (`--metric`).
-SELECTION_METRICS = (
-    "pr_auc",
-    "roc_auc",
-    "f1",
-    "mcc",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "brier",
-)
-KNOWN = frozenset(SELECTION_METRICS) | LOWER_IS_BETTER | {"accuracy"}
+from train.metrics import sign, sort_key
 
 
-def higher_is_better(metric: str) -> bool:
-    if metric not in KNOWN:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(sorted(KNOWN))}")
-    return metric not in LOWER_IS_BETTER
-
-
-def sign(metric: str) -> float:
-    """+1 when larger is better, -1 otherwise: `sign * value` is always maximised."""
-    return 1.0 if higher_is_better(metric) else -1.0
-
-
-def is_better(a: float, b: float, metric: str) -> bool:
-    """True when score `a` beats score `b` (NaN never beats anything)."""
-    if math.isnan(a):
-        return False
-    if math.isnan(b):
-        return True
-    return sign(metric) * a > sign(metric) * b
+def ranked(candidates, metric: str) -> list:
+    """Objects with a `.mean(metric)`, best first; missing scores last, ties
+    in their original order."""
+    return sorted(candidates, key=lambda c: sort_key(c.mean(metric), metric))
 
 
 def _column(frame: pd.DataFrame, metric: str) -> str:
@@ -58,18 +31,16 @@ def _column(frame: pd.DataFrame, metric: str) -> str:
 def rank(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Rows best first by `{metric}_mean` (or `metric`); rows without a score last.
     Ties keep their original order (stable sort)."""
-    column = _column(frame, metric)
-    scores = pd.to_numeric(frame[column], errors="coerce")
-    key = (-sign(metric) * scores).fillna(np.inf)
-    order = np.argsort(key.to_numpy(), kind="mergesort")
-    return frame.iloc[order]
+    scores = pd.to_numeric(frame[_column(frame, metric)], errors="coerce")
+    key = [sort_key(float(s), metric) for s in scores]
+    return frame.iloc[np.argsort(key, kind="mergesort")]
 
 
 def best(frame: pd.DataFrame, metric: str) -> pd.Series:
-    ranked = rank(frame, metric)
-    if ranked.empty or pd.isna(ranked.iloc[0][_column(frame, metric)]):
+    ranked_rows = rank(frame, metric)
+    if ranked_rows.empty or pd.isna(ranked_rows.iloc[0][_column(frame, metric)]):
         raise ValueError(f"no row has a {metric} score")
-    return ranked.iloc[0]
+    return ranked_rows.iloc[0]
 
 
 def standard_error(fold_scores) -> float:

@@ -1,16 +1,12 @@
 """The learner zoo: every learner here exports to ONNX within the parity bar.
 
-k-nearest neighbours was removed: its ONNX graph ranks neighbours by float32
-distances, so ties and near-ties among the k nearest pick different
-neighbours than scikit-learn's float64 search (probability gaps up to 0.4 on
-test rows; see docs/export.md).
-
 Each learner says whether it needs scaled inputs (trees get raw numbers so
 float32 inference makes the same splits as training), how it reweights
-classes for the `class_weight` strategy, and its search space: the ranges
-the search tunes, chosen to regularise (depth, leaf size, subsampling, L1/L2,
-learning rate with rounds set by early stopping). `build(..., params=None)`
-gives the learner's untuned defaults, which the search tries first.
+classes for the `class_weight` strategy, its search space (the ranges the
+search tunes, chosen to regularise: depth, leaf size, subsampling, L1/L2,
+learning rate with rounds set by early stopping) and, for boosters, how it
+fits with early stopping. `build(..., params=None)` gives the learner's
+untuned defaults, which the search tries first.
 """
 
 from __future__ import annotations
@@ -33,11 +29,8 @@ UNSUPPORTED = "unsupported"
 MAX_ROUNDS = 1000
 EARLY_STOPPING_ROUNDS = 50
 # Learners with `threaded=True` take their thread count from the search's
-# `jobs` (`--jobs`, default 1). On a machine whose cores other work shares, a
-# booster's threads wait for each other every round: with one busy process
-# beside, fits on the 34k-row marketing data took 25 to 180 times longer on
-# two threads than on one (scripts/booster_threads.py, docs/training.md),
-# while on an idle machine two threads gain only a third.
+# `jobs` (`--jobs`, default 1): on a machine whose cores other work shares, a
+# booster's threads wait for each other every round (docs/training.md).
 
 
 @dataclass(frozen=True)
@@ -49,10 +42,64 @@ class Learner:
     weighting: str
     default: bool = True
     space: Callable[[object], dict] | None = None  # optuna trial -> params
-    early_stopping: bool = False  # a booster: fit with an eval set, refit with its rounds
+    # A booster's fit with an eval set (see fit_early below); the refit uses its rounds.
+    fit_early: Callable[..., int | None] | None = None
     threaded: bool = False  # takes n_jobs (the search's `jobs`)
     start: dict | None = None  # the search's first trial (None: the defaults above)
     parallel_folds: bool = True  # CV folds may fit on threads side by side
+
+    @property
+    def early_stopping(self) -> bool:
+        return self.fit_early is not None
+
+
+# fit_early(model, X, y, X_val, y_val, w_val, stop, **fit_kw) fits a booster
+# built with `early_stopping=True` on (X, y), stopping when its loss on the
+# weighted validation part (X_val, y_val, w_val) stops improving, or as soon
+# as `stop()` (when given) is true. Returns the rounds to keep, or None when
+# `stop` cut the fit short before a best round was known.
+
+
+def _xgboost_fit_early(model, X, y, X_val, y_val, w_val, stop, **fit_kw) -> int | None:
+    from xgboost.callback import TrainingCallback
+
+    class Stop(TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            return stop()
+
+    if stop is not None:
+        model.set_params(callbacks=[Stop()])
+    model.fit(
+        X, y, eval_set=[(X_val, y_val)], sample_weight_eval_set=[w_val], verbose=False, **fit_kw
+    )
+    model.set_params(callbacks=None)
+    if stop is not None and stop():
+        return None
+    return int(model.best_iteration) + 1
+
+
+def _lightgbm_fit_early(model, X, y, X_val, y_val, w_val, stop, **fit_kw) -> int:
+    import lightgbm
+
+    callbacks = [lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)]
+    if stop is not None:
+
+        def stop_now(env):
+            if stop():
+                raise lightgbm.callback.EarlyStopException(
+                    env.iteration, env.evaluation_result_list
+                )
+
+        callbacks.append(stop_now)
+    model.fit(
+        X,
+        y,
+        eval_set=[(X_val, y_val)],
+        eval_sample_weight=[w_val],
+        callbacks=callbacks,
+        **fit_kw,
+    )
+    return int(model.best_iteration_ or model.n_estimators)
 
 
 def _logreg(seed, weighted, ratio, params=None):
@@ -117,8 +164,8 @@ def _xgboost(seed, weighted, ratio, params=None):
     from xgboost import XGBClassifier
 
     # Defaults (params=None): many shallow trees with a small learning rate,
-    # the best CV ROC AUC of the five settings in scripts/xgboost_settings.py
-    # (docs/xgboost-settings.md); the search tunes around them.
+    # chosen with scripts/xgboost_settings.py (docs/xgboost-settings.md); the
+    # search tunes around them.
     params = dict(params or {})
     early = params.pop("early_stopping", False)
     settings = {
@@ -293,7 +340,7 @@ LEARNERS: dict[str, Learner] = {
             False,
             PARAM,
             space=_xgboost_space,
-            early_stopping=True,
+            fit_early=_xgboost_fit_early,
             threaded=True,
             # Early stopping picks the rounds; a faster rate than the defaults'
             # 0.02 keeps the first trial short on large data.
@@ -306,7 +353,7 @@ LEARNERS: dict[str, Learner] = {
             False,
             PARAM,
             space=_lightgbm_space,
-            early_stopping=True,
+            fit_early=_lightgbm_fit_early,
             threaded=True,
         ),
         # TensorFlow keeps global state (seeds, graphs): its folds fit one at a time.

@@ -22,7 +22,8 @@ def test_the_pandas_path_it_compares_against_scores_an_ensemble(tmp_path):
     import joblib
 
     from train.data import load_dataset
-    from train.search import Member, TrainedModel, WeightedAverage, build_pipeline, train_schema
+    from train.search.fitting import build_pipeline, train_schema
+    from train.trained import Member, TrainedModel, WeightedAverage
 
     data = tmp_path / "data.csv"
     make_frame(n=300, seed=5).to_csv(data, index=False)

@@ -119,13 +119,17 @@ def test_incompatible_run_format_is_exit_2(csv_path, tmp_path, capsys):
     from export.cli import main
 
     run = train_and_export(csv_path, tmp_path, "logreg", "none")
-    info = json.loads((run / "run.json").read_text())
-    info["run_format"] = 999
-    (run / "run.json").write_text(json.dumps(info))
     (run / "model.onnx").unlink()
-    assert main(["--run", str(run)]) == 2
-    assert "incompatible version" in capsys.readouterr().err
-    assert not (run / "model.onnx").exists()
+    capsys.readouterr()  # training's own warnings
+    info = json.loads((run / "run.json").read_text())
+    # 1: runs whose model.joblib pickled train.search.TrainedModel, gone since format 2
+    for older in (1, 999):
+        info["run_format"] = older
+        (run / "run.json").write_text(json.dumps(info))
+        assert main(["--run", str(run)]) == 2
+        err = capsys.readouterr().err
+        assert f"run_format {older}" in err and "retrain" in err and len(err.splitlines()) == 1
+        assert not (run / "model.onnx").exists()
 
 
 def test_learner_without_converter_is_exit_2(csv_path, tmp_path, capsys):
@@ -183,7 +187,8 @@ def test_an_ensemble_is_one_graph_within_the_parity_bar(csv_path, tmp_path):
     from train.data import load_dataset
     from train.evaluate import PlattCalibration
     from train.features import discover
-    from train.search import Member, TrainedModel, WeightedAverage, build_pipeline, train_schema
+    from train.search import build_pipeline, train_schema
+    from train.trained import Member, TrainedModel, WeightedAverage
 
     data = load_dataset(str(csv_path), "y")
     X, y = data.X.iloc[:450], data.y[:450]
@@ -222,7 +227,8 @@ def test_calendar_dates_are_computed_inside_the_graph(learner, tmp_path):
     from export.cli import derived_metadata
     from train.data import load_dataset
     from train.features import discover
-    from train.search import TrainedModel, build_pipeline, train_schema
+    from train.search import build_pipeline, train_schema
+    from train.trained import TrainedModel
 
     rng = np.random.default_rng(3)
     n = 800

@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import ROOT, shared_csv
 from tests.conftest import run_train_cli as train
+from train.artifacts import RUN_FORMAT
 
 METRIC_KEYS = {
     "model",
@@ -102,7 +103,7 @@ def test_run_writes_the_run_folder(csv_path, tmp_path):
     schema = json.loads((out / "schema.json").read_text())
     assert [f["name"] for f in schema["features"]] == ["age", "balance", "calls", "plan", "region"]
     run = json.loads((out / "run.json").read_text())
-    assert run["run_format"] == 1 and len(run["data"]["sha256"]) == 64
+    assert run["run_format"] == RUN_FORMAT and len(run["data"]["sha256"]) == 64
 
 
 def test_sum_feature_is_accepted(csv_path, tmp_path):

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from train.data import UsageError
-from train.evaluate import PlattCalibration, ThresholdObjective, choose_threshold, threshold_metrics
+from train.evaluate import (
+    PlattCalibration,
+    ThresholdObjective,
+    auc,
+    choose_threshold,
+    threshold_metrics,
+)
 
 rng = np.random.default_rng(1)
 Y = (rng.random(4000) < 0.1).astype(int)
@@ -57,3 +63,13 @@ def test_platt_calibration_repairs_oversampled_probabilities():
     brier = lambda p: np.mean((p - y) ** 2)  # noqa: E731
     assert brier(cal.apply(inflated)) < brier(inflated) - 0.01
     assert cal.apply(inflated).mean() == pytest.approx(y.mean(), abs=0.01)
+
+
+def test_fast_ranking_scores_equal_scikit_learns():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(2)
+    y = (rng.random(2000) < 0.1).astype(int)
+    p = np.round(rng.random(2000) * 0.5 + 0.3 * y, 2)  # many ties
+    assert auc(y, p, "pr_auc") == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    assert auc(y, p, "roc_auc") == pytest.approx(roc_auc_score(y, p), abs=1e-12)

@@ -1,4 +1,4 @@
-"""train.leaderboard is the one place that knows which way each metric goes."""
+"""train.leaderboard ranks rows and candidates, and says when one score beats another."""
 
 import math
 
@@ -6,17 +6,6 @@ import pandas as pd
 import pytest
 
 from train import leaderboard
-
-
-def test_brier_is_the_metric_where_smaller_is_better():
-    assert not leaderboard.higher_is_better("brier")
-    for metric in ("pr_auc", "roc_auc", "f1", "mcc", "precision", "recall", "balanced_accuracy"):
-        assert leaderboard.higher_is_better(metric)
-
-
-def test_an_unknown_metric_is_an_error_not_a_guess():
-    with pytest.raises(ValueError, match="unknown metric 'auc'"):
-        leaderboard.higher_is_better("auc")
 
 
 def test_rank_puts_the_best_first_in_each_direction():
@@ -47,12 +36,6 @@ def test_one_standard_error_rule():
     assert leaderboard.clearly_better(0.04, 0.07, 0.02, "brier")
 
 
-def test_is_better_never_prefers_a_missing_score():
-    assert leaderboard.is_better(0.1, float("nan"), "pr_auc")
-    assert not leaderboard.is_better(float("nan"), 0.1, "pr_auc")
-    assert leaderboard.is_better(0.1, 0.2, "brier")
-
-
 def test_paired_comparison_uses_the_noise_of_the_difference():
     best = [0.80, 0.84, 0.82, 0.86]
     shifted = [v - 0.01 for v in best]  # behind on every fold by the same amount
@@ -65,3 +48,17 @@ def test_paired_comparison_uses_the_noise_of_the_difference():
     assert not leaderboard.clearly_better_paired(best, mixed, "pr_auc")
     # smaller is better for Brier
     assert leaderboard.clearly_better_paired([0.05, 0.06], [0.07, 0.08], "brier")
+
+
+class _Scored:
+    def __init__(self, name, score):
+        self.name, self.score = name, score
+
+    def mean(self, metric):
+        return self.score
+
+
+def test_ranked_candidates_best_first_ties_in_order_missing_last():
+    a, b, c, d = _Scored("a", 0.5), _Scored("b", float("nan")), _Scored("c", 0.7), _Scored("d", 0.5)
+    assert [x.name for x in leaderboard.ranked([a, b, c, d], "pr_auc")] == ["c", "a", "d", "b"]
+    assert [x.name for x in leaderboard.ranked([a, b, c, d], "brier")] == ["a", "d", "c", "b"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import make_frame, run_train_cli
-from train import leaderboard, report
+from train import leaderboard, metrics, report
 from train.artifacts import leaderboard_rows
 from train.data import load_dataset
 from train.report import run_files, sections, stats
@@ -278,9 +278,9 @@ def test_the_leaderboard_table_puts_the_lowest_brier_first_and_failures_last():
 
 
 def test_leaderboard_knows_each_direction_and_ranks_by_the_mean_column():
-    assert leaderboard.higher_is_better("pr_auc") and not leaderboard.higher_is_better("brier")
+    assert metrics.higher_is_better("pr_auc") and not metrics.higher_is_better("brier")
     with pytest.raises(ValueError, match="unknown metric 'speed'"):
-        leaderboard.higher_is_better("speed")
+        metrics.higher_is_better("speed")
     frame = pd.DataFrame({"roc_auc": [0.9, 0.1, 0.5], "roc_auc_mean": [0.1, np.nan, 0.8]})
     assert list(leaderboard.rank(frame, "roc_auc").index) == [2, 0, 1]
     assert leaderboard.best(frame, "roc_auc").name == 2

@@ -8,7 +8,7 @@ fits are the runner-up's refit (for its test curves) and the permutation
 importance's predictions.
 
 - `sections`: what the report says, in order (`build`, `write`)
-- `figures`: the pictures; `stats`: the numbers behind them
+- `figures`, `search_figures`: the pictures; `stats`: the numbers behind them
 - `card`: the model card; `render`: HTML and Markdown from one document
 - `run_files`: the optional run-folder inputs
 """

@@ -3,9 +3,7 @@ strategy and threshold, its test metrics with intervals, and its limits."""
 
 from __future__ import annotations
 
-from train.report.stats import ranked_candidates
-
-CI_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall")
+from train.report.stats import INTERVAL_METRICS, ranked_candidates
 
 
 def quote(part: str) -> str:
@@ -94,7 +92,8 @@ def rows(dataset, result, config, command, info, intervals, ensemble=None) -> li
         [
             "Test metrics (95 % bootstrap CI)",
             "; ".join(
-                f"{k} {m[k]:.3f} [{intervals[k][0]:.3f}, {intervals[k][1]:.3f}]" for k in CI_METRICS
+                f"{k} {m[k]:.3f} [{intervals[k][0]:.3f}, {intervals[k][1]:.3f}]"
+                for k in INTERVAL_METRICS
             ),
         ],
         ["Known limitations", limitations(dataset, result)],

@@ -31,7 +31,7 @@ class Figure:
     caption: str = ""
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,10 +49,10 @@ def _plt():
     return plt
 
 
-def _png(fig) -> bytes:
+def to_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
-    _plt().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -60,7 +60,7 @@ def _png(fig) -> bytes:
 
 
 def class_balance(y: np.ndarray, schema) -> Figure:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 2.4))
     counts = [int((y == 0).sum()), int((y == 1).sum())]
     labels = [schema.negative_label, schema.positive_label]
@@ -75,14 +75,14 @@ def class_balance(y: np.ndarray, schema) -> Figure:
     ax.set_xlabel("rows")
     ax.set_title(f"Class balance of {schema.target!r}")
     ax.set_xlim(0, max(counts) * 1.3)
-    return Figure("class_balance", "Class balance", _png(fig))
+    return Figure("class_balance", "Class balance", to_png(fig))
 
 
 def numeric_distributions(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | None:
     names = schema.numeric[:MAX_NUMERIC_PLOTS]
     if not names:
         return None
-    plt = _plt()
+    plt = pyplot()
     cols = 3
     rows = int(np.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(11, 2.6 * rows), squeeze=False)
@@ -113,14 +113,14 @@ def numeric_distributions(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | No
     fig.tight_layout()
     more = len(schema.numeric) - len(names)
     caption = f"{more} more numeric column(s) not shown." if more > 0 else ""
-    return Figure("numeric_by_class", "Numeric distributions by class", _png(fig), caption)
+    return Figure("numeric_by_class", "Numeric distributions by class", to_png(fig), caption)
 
 
 def categorical_rates(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | None:
     names = schema.categorical[:MAX_CATEGORICAL_PLOTS]
     if not names:
         return None
-    plt = _plt()
+    plt = pyplot()
     cols = 2
     rows = int(np.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(11, 3.0 * rows), squeeze=False)
@@ -146,14 +146,14 @@ def categorical_rates(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | None:
     fig.tight_layout()
     more = len(schema.categorical) - len(names)
     caption = f"{more} more categorical column(s) not shown." if more > 0 else ""
-    return Figure("categorical_rates", "Positive rate per category", _png(fig), caption)
+    return Figure("categorical_rates", "Positive rate per category", to_png(fig), caption)
 
 
 def correlation_heatmap(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | None:
     names = schema.numeric[:20]
     if len(names) < 2:
         return None
-    plt = _plt()
+    plt = pyplot()
     frame = X[names].astype(float).assign(**{f"{schema.target} = {schema.positive_label}": y})
     corr = frame.corr().to_numpy()
     size = max(4.5, 0.45 * len(frame.columns) + 2)
@@ -175,7 +175,7 @@ def correlation_heatmap(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | None
                 )
     fig.colorbar(im, ax=ax, label="Pearson correlation")
     ax.set_title("Correlation of numeric columns and the target")
-    return Figure("correlation", "Correlation heatmap", _png(fig))
+    return Figure("correlation", "Correlation heatmap", to_png(fig))
 
 
 # ---------------------------------------------------------------- curves
@@ -184,7 +184,7 @@ def correlation_heatmap(X: pd.DataFrame, y: np.ndarray, schema) -> Figure | None
 def roc_pr_curves(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    plt = _plt()
+    plt = pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.3))
     for k, (name, p) in enumerate(scores.items()):
         fpr, tpr, _ = roc_curve(y, p)
@@ -198,11 +198,11 @@ def roc_pr_curves(y: np.ndarray, scores: dict[str, np.ndarray]) -> Figure:
     b.set(xlabel="recall", ylabel="precision", title="Precision-recall, test split")
     a.legend(fontsize=8, loc="lower right")
     b.legend(fontsize=8, loc="upper right")
-    return Figure("roc_pr", "ROC and precision-recall curves", _png(fig))
+    return Figure("roc_pr", "ROC and precision-recall curves", to_png(fig))
 
 
 def confusion(y: np.ndarray, p: np.ndarray, threshold: float, schema) -> Figure:
-    plt = _plt()
+    plt = pyplot()
     pred = (p >= threshold).astype(int)
     m = np.array([[((y == t) & (pred == q)).sum() for q in (0, 1)] for t in (0, 1)])
     fig, ax = plt.subplots(figsize=(4.4, 3.8))
@@ -224,11 +224,11 @@ def confusion(y: np.ndarray, p: np.ndarray, threshold: float, schema) -> Figure:
                 fontsize=12,
                 color="black" if m[i, j] > m.max() / 2 else "white",
             )
-    return Figure("confusion", "Confusion matrix", _png(fig))
+    return Figure("confusion", "Confusion matrix", to_png(fig))
 
 
 def threshold_sweep(y: np.ndarray, p: np.ndarray, threshold: float) -> Figure:
-    plt = _plt()
+    plt = pyplot()
     grid = np.unique(np.quantile(p, np.linspace(0, 1, 201)))
     curves = prf(y, p, grid)
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
@@ -247,13 +247,13 @@ def threshold_sweep(y: np.ndarray, p: np.ndarray, threshold: float) -> Figure:
     return Figure(
         "threshold",
         "Metrics against threshold",
-        _png(fig),
+        to_png(fig),
         "The threshold was chosen on out-of-fold predictions of the train split.",
     )
 
 
 def reliability(y: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.3))
     edges = np.linspace(0, 1, 11)
     for k, (name, p) in enumerate(curves.items()):
@@ -273,11 +273,11 @@ def reliability(y: np.ndarray, curves: dict[str, np.ndarray]) -> Figure:
         title="Reliability (test split, 10 bins)",
     )
     ax.legend(fontsize=8)
-    return Figure("reliability", "Calibration", _png(fig))
+    return Figure("reliability", "Calibration", to_png(fig))
 
 
 def importance_figure(rows, base) -> Figure:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 0.32 * len(rows) + 1.2))
     ax.barh(
         [r[0] for r in rows],
@@ -294,118 +294,6 @@ def importance_figure(rows, base) -> Figure:
     return Figure(
         "importance",
         "Feature importance",
-        _png(fig),
+        to_png(fig),
         f"Mean ± std over {IMPORTANCE_REPEATS} shuffles of up to {IMPORTANCE_ROWS:,} test rows.",
     )
-
-
-# ---------------------------------------------------------------- the search
-
-
-def _learner_colours(learners) -> dict[str, str]:
-    return {name: COLOURS[k % len(COLOURS)] for k, name in enumerate(sorted(set(learners)))}
-
-
-def search_trajectory(trials: pd.DataFrame, metric: str) -> Figure:
-    """Each trial's CV score over time, and the best so far as a step line."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    colours = _learner_colours(trials["learner"])
-    state = trials["state"].str.lower()
-    for learner, colour in colours.items():
-        mine = trials["learner"] == learner
-        done = mine & (state == "complete")
-        pruned = mine & (state == "pruned")
-        ax.scatter(
-            trials.loc[done, "elapsed_seconds"],
-            trials.loc[done, "score"],
-            s=18,
-            color=colour,
-            label=f"{learner} ({int(mine.sum())})",
-        )
-        ax.scatter(
-            trials.loc[pruned, "elapsed_seconds"],
-            trials.loc[pruned, "score"],
-            s=18,
-            facecolors="none",
-            edgecolors=colour,
-        )
-    ax.step(
-        trials["elapsed_seconds"],
-        trials["best_so_far"].ffill(),
-        where="post",
-        color="black",
-        linewidth=1.4,
-        label="best so far",
-    )
-    ax.set(
-        xlabel="seconds since the search started",
-        ylabel=f"CV {metric}",
-        title=f"Search trajectory: {len(trials)} trials",
-    )
-    ax.legend(fontsize=8, title="learner (trials)", title_fontsize=8)
-    return Figure(
-        "search_trajectory",
-        "Search trajectory",
-        _png(fig),
-        "Filled: completed trials; hollow: pruned ones (their score when stopped); "
-        "failed trials have no score and are not drawn.",
-    )
-
-
-def cost_quality(frame: pd.DataFrame, metric: str) -> Figure:
-    """CV score against serving cost (µs per row, graph size), the picked model starred."""
-    plt = _plt()
-    from matplotlib.ticker import FuncFormatter, LogFormatter
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    colours = _learner_colours(frame["learner"])
-    score, spread = frame[f"{metric}_mean"], frame.get(f"{metric}_std")
-    picked = frame["selected"].to_numpy(dtype=bool)
-    for ax, column, scale, label in (
-        (axes[0], "us_per_row", 1.0, "µs per row on onnxruntime"),
-        (axes[1], "onnx_bytes", 1 / 1024, "ONNX graph size (KiB)"),
-    ):
-        x = frame[column] * scale
-        for learner, colour in colours.items():
-            mine = (frame["learner"] == learner).to_numpy()
-            ax.errorbar(
-                x[mine],
-                score[mine],
-                yerr=None if spread is None else spread[mine],
-                fmt="o",
-                markersize=5,
-                color=colour,
-                ecolor=colour,
-                elinewidth=0.8,
-                alpha=0.85,
-                label=learner,
-            )
-        if picked.any():
-            ax.scatter(
-                x[picked],
-                score[picked],
-                marker="*",
-                s=260,
-                facecolors="none",
-                edgecolors="black",
-                linewidths=1.4,
-                label="picked",
-                zorder=3,
-            )
-        ax.set_xscale("log")
-        narrow = x.max() < 10 * x.min()  # under a decade: label the minor ticks plainly
-        plain = FuncFormatter(lambda v, _: f"{v:g}")
-        for set_formatter in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
-            set_formatter(
-                plain if narrow else LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.6))
-            )
-        ax.set_xlabel(label)
-    axes[0].set_ylabel(f"CV {metric} (mean ± std over folds)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Serving cost against quality", y=1.0)
-    fig.tight_layout()
-    caption = "Costs as the leaderboard recorded them; the star marks the picked model."
-    if not picked.any():
-        caption = "Costs as the leaderboard recorded them; no row is marked as selected."
-    return Figure("cost_quality", "Serving cost against quality", _png(fig), caption)

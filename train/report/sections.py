@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from contract.schema import NUMERIC
-from train import leaderboard
-from train.report import card, figures, run_files, stats
+from train import leaderboard, metrics
+from train.report import card, figures, run_files, search_figures, stats
 from train.report.render import Document
 
-LEADERBOARD_METRICS = ("pr_auc", "roc_auc", "f1", "precision", "recall", "brier")
-LEADERBOARD_HEADER = ["PR AUC", "ROC AUC", "F1", "precision", "recall", "Brier"]
+# The leaderboard table's metrics: the selectable ones a page's width holds.
+LEADERBOARD_METRICS = tuple(m for m in metrics.SELECTION if m not in ("mcc", "balanced_accuracy"))
+LEADERBOARD_HEADER = [metrics.get(m).label for m in LEADERBOARD_METRICS]
 
 
 def _leaderboard_frame(folder: Path | None, result, metric: str) -> pd.DataFrame:
@@ -50,13 +51,13 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
     trials = run_files.trials(folder) if folder is not None else None
     ensemble = run_files.ensemble(folder) if folder is not None else None
     if trials is not None:
-        figs.append(figures.search_trajectory(trials, metric))
+        figs.append(search_figures.search_trajectory(trials, metric))
     costed = None
     if run_files.has_costs(board, metric):
         costed = board[(board["onnx_bytes"] > 0) & (board["us_per_row"] > 0)]
         costed = costed[costed[f"{metric}_mean"].notna()].reset_index(drop=True)
         if len(costed):
-            figs.append(figures.cost_quality(costed, metric))
+            figs.append(search_figures.cost_quality(costed, metric))
         else:
             costed = None
 

@@ -1,7 +1,7 @@
 """The numbers behind the report: rankings, the runner-up, bootstrap intervals,
 permutation importance, the search's per-learner summary.
 
-Metric direction always comes from `train.leaderboard`.
+Metric direction always comes from `train.metrics`, ranking from `train.leaderboard`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from train import evaluate, leaderboard
 BOOTSTRAP = 200
 IMPORTANCE_ROWS = 5000
 IMPORTANCE_REPEATS = 3
+# The test metrics given bootstrap intervals (what weighted_metrics computes).
+INTERVAL_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall")
 
 
 def ranked_candidates(candidates, metric: str) -> list:
     """The search's candidates that trained, best first by their CV `metric`."""
-    usable = [c for c in candidates if c.error is None]
-    frame = pd.DataFrame({f"{metric}_mean": [c.mean(metric) for c in usable]})
-    return [usable[i] for i in leaderboard.rank(frame, metric).index]
+    return leaderboard.ranked([c for c in candidates if c.error is None], metric)
 
 
 def runner_up(result, metric: str):
@@ -38,7 +38,7 @@ def runner_up(result, metric: str):
 def runner_up_scores(result, config, candidate) -> np.ndarray:
     """Test-split probabilities of `candidate` refit on the whole train split
     as the search would refit it (its parameters, rounds and features)."""
-    from train.search import refit
+    from train.search.refit import refit
 
     schema = result.model.schema
     with warnings.catch_warnings():
@@ -149,8 +149,7 @@ def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, seed: in
     A resample is a count per row, so each one costs a pass over rows sorted
     once, not a sort and scikit-learn's input checks per metric."""
     rng = np.random.default_rng(seed)
-    keys = ("roc_auc", "pr_auc", "f1", "precision", "recall")
-    samples = {k: [] for k in keys}
+    samples = {k: [] for k in INTERVAL_METRICS}
     n = len(y)
     order = np.argsort(-p, kind="mergesort")
     ys, ps = np.asarray(y, dtype=float)[order], np.asarray(p, dtype=float)[order]
@@ -159,7 +158,7 @@ def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, seed: in
         if not 0 < counts @ ys < n:  # one class only
             continue
         m = weighted_metrics(ys, ps, counts, threshold)
-        for k in keys:
+        for k in INTERVAL_METRICS:
             samples[k].append(m[k])
     return {
         k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for k, v in samples.items()

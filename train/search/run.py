@@ -1,0 +1,145 @@
+"""run_search: split, search, ensemble, price, choose, refit, score on test."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from train.data import Dataset
+from train.features import DerivedSpec, discover
+from train.search import cv, refit, selection
+from train.search.candidate import CandidateResult
+from train.search.ensemble import caruana, ensemble_document, ensemble_wins
+from train.search.fitting import train_schema
+from train.search.progress import Progress
+from train.search.trials import pair_bests, run_trials
+from train.trained import TrainedModel
+
+COST_ROWS = 1000  # training rows each candidate's serving cost is timed on
+
+
+@dataclass
+class SearchResult:
+    model: TrainedModel
+    # Each pair's best trial, and the ensemble when it won (every candidate here
+    # is a learner + strategy that build_pipeline knows, or the winner).
+    candidates: list[CandidateResult]
+    winner: CandidateResult
+    test_metrics: dict
+    calibration_report: dict
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    n_train: int
+    X_train: pd.DataFrame | None = None
+    y_train: np.ndarray | None = None
+    ratio: float = 1.0
+    trials: list[CandidateResult] = field(default_factory=list)  # every trial, in order
+    ensemble: dict | None = None  # ensemble.json
+    selection: dict = field(default_factory=dict)  # which candidate was picked and why
+    derived: DerivedSpec = field(default_factory=DerivedSpec)  # discovered candidates
+    search_seconds: float = 0.0
+    ensemble_candidate: CandidateResult | None = None  # considered, won or not
+
+
+def onnx_cost(model, X) -> tuple[float, float, float]:
+    """export's serving-cost measurement, imported only when a candidate is priced."""
+    from export.cost import measure
+
+    return measure(model, X)
+
+
+@dataclass
+class _Split:
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    schema: object  # with the categories seen in training
+    ratio: float  # negatives per positive in the train part
+    derived_auto: DerivedSpec  # discovered derived-feature candidates
+
+
+def _split(dataset: Dataset, config) -> _Split:
+    """The stratified train/test split; the test part is not looked at again
+    until score_on_test."""
+    X_train, X_test, y_train, y_test = train_test_split(
+        dataset.X,
+        dataset.y,
+        test_size=config.test_size,
+        stratify=dataset.y,
+        random_state=config.seed,
+    )
+    X_train = X_train.reset_index(drop=True)
+    X_test = X_test.reset_index(drop=True)
+    cv.check_enough_positives(y_train, config)
+    schema = train_schema(dataset.schema, X_train)
+    ratio = float((y_train == 0).sum()) / max(int(y_train.sum()), 1)
+    taken = schema.names + [n for n, _ in config.sums]
+    derived_auto = (
+        discover(X_train, y_train, schema.numeric, taken, schema.categorical)
+        if config.auto_features
+        else DerivedSpec()
+    )
+    return _Split(X_train, X_test, y_train, y_test, schema, ratio, derived_auto)
+
+
+def _choose(trials, s: _Split, config, progress, cost):
+    """(leaderboard candidates, single best, ensemble or None, winner, selection)."""
+    board = pair_bests(trials, config.metric)
+    single_best = selection.select(board, config.metric)
+    ens = caruana(s.y_train, trials, config) if config.ensemble else None
+    ens_chosen = ensemble_wins(ens, single_best, config.metric)
+    costed = board + ([ens] if ens is not None else [])
+    if config.measure_cost:
+        sample = s.X_train.sample(min(len(s.X_train), COST_ROWS), random_state=config.seed)
+        selection.measure_costs(costed, s.schema, sample, progress, cost or onnx_cost)
+    winner, info = selection.choose(costed, single_best, ens, ens_chosen, config)
+    return (costed if winner is ens else board), single_best, ens, winner, info
+
+
+def run_search(
+    dataset: Dataset, config, progress_factory=None, cost: selection.CostFunction | None = None
+) -> SearchResult:
+    """The whole search on `dataset`. `cost(model, rows)` prices a candidate
+    (default: export's onnxruntime measurement); `progress_factory(total)`
+    makes a progress bar."""
+    s = _split(dataset, config)
+    progress = Progress(progress_factory, config, time.perf_counter())
+    trials, search_seconds = run_trials(
+        s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
+    )
+    board, single_best, ens, winner, info = _choose(trials, s, config, progress, cost)
+    pipeline, members = refit.refit_winner(
+        winner, s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
+    )
+    progress.close()
+    calibration, threshold, calibration_report = refit.calibrate(winner, s.y_train, config)
+    model = TrainedModel(
+        pipeline, winner.learner, winner.strategy, threshold, calibration, s.schema, members
+    )
+    test_metrics = refit.score_on_test(model, s.X_test, s.y_test, calibration_report)
+    for c in trials:
+        c.sample_pipeline = None
+    return SearchResult(
+        model=model,
+        candidates=board,
+        winner=winner,
+        test_metrics=test_metrics,
+        calibration_report=calibration_report,
+        X_test=s.X_test,
+        y_test=s.y_test,
+        n_train=len(s.y_train),
+        X_train=s.X_train,
+        y_train=s.y_train,
+        ratio=s.ratio,
+        trials=trials,
+        ensemble=ensemble_document(ens, single_best, winner is ens, config.metric),
+        selection=info,
+        derived=s.derived_auto,
+        search_seconds=search_seconds,
+        ensemble_candidate=ens,
+    )
