@@ -21,7 +21,7 @@ def column_feed(kind: str, values) -> np.ndarray:
 def from_frame(frame, schema: Schema) -> dict[str, np.ndarray]:
     """The graph's feeds for every schema feature of a DataFrame (or any
     mapping of column name -> array-like)."""
-    return {f.name: column_feed(f.kind, _values(frame[f.name])) for f in schema.features}
+    return {f.name: column_feed(f.input_kind, _values(frame[f.name])) for f in schema.features}
 
 
 def _values(column):

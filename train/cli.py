@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="force a column to be categorical, e.g. a numeric code (repeatable)",
     )
     p.add_argument(
+        "--date",
+        action="append",
+        default=[],
+        metavar="COL[=FORMAT]",
+        help="read a column as dates, in FORMAT (e.g. %%d/%%m/%%Y, %%Y-%%m, iso8601, epoch for "
+        "seconds) or detected; needed when day and month cannot be told apart (repeatable)",
+    )
+    p.add_argument(
         "--dedupe",
         action="store_true",
         help="remove exact duplicate rows before the split",
@@ -291,6 +299,7 @@ def run(argv: list[str]) -> int:
     _check_out(out)
 
     from train import evaluate
+    from train.column_kinds import describe, parse_date_flag
     from train.data import load_dataset
 
     objective = evaluate.ThresholdObjective.parse(args.threshold_objective)
@@ -304,6 +313,7 @@ def run(argv: list[str]) -> int:
         categorical=tuple(args.categorical),
         dedupe=args.dedupe,
         delimiter=args.delimiter,
+        dates=dict(parse_date_flag(text) for text in args.date),
     )
     schema = dataset.schema
     from train.features import parse_sum
@@ -319,6 +329,9 @@ def run(argv: list[str]) -> int:
         f"target: {args.target}  positive={schema.positive_label!r} ({chosen}), "
         f"rate {pos_rate:.1%}"
     )
+    for f in schema.features:
+        if f.format:
+            print(f"  {describe(f)}")
     for note in dataset.notes:
         print(f"warning: {note}", file=sys.stderr)
 

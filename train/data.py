@@ -179,8 +179,13 @@ def load_dataset(
     categorical: tuple[str, ...] = (),
     dedupe: bool = False,
     delimiter: str | None = None,
+    dates: dict[str, str] | None = None,
 ) -> Dataset:
-    """delimiter: the field separator; None detects ';', tab or '|' from the header."""
+    """delimiter: the field separator; None detects ';', tab or '|' from the header.
+    dates: `--date` columns -> their format ('' to detect it)."""
+    from train import column_kinds
+
+    dates = dict(dates or {})
     raw = read_bytes(source)
     notes: list[str] = []
     if delimiter is None:
@@ -192,7 +197,13 @@ def load_dataset(
             )
     frame = parse_csv(raw, source, delimiter)
 
-    named = {"--drop": drop, "--keep": keep, "--numeric": numeric, "--categorical": categorical}
+    named = {
+        "--drop": drop,
+        "--keep": keep,
+        "--numeric": numeric,
+        "--categorical": categorical,
+        "--date": tuple(dates),
+    }
     for flag, cols in named.items():
         missing = [c for c in cols if c not in frame.columns]
         if missing:
@@ -210,10 +221,12 @@ def load_dataset(
             f"target column {target!r} not found in {source}; "
             f"columns are: {', '.join(frame.columns[:30])}{hint}"
         )
-    both = set(numeric) & set(categorical)
+    both = (set(numeric) & set(categorical)) | (set(dates) & (set(numeric) | set(categorical)))
     if both:
-        raise UsageError(f"column(s) given as both --numeric and --categorical: {sorted(both)}")
-    if target in drop or target in numeric or target in categorical:
+        raise UsageError(
+            f"column(s) given two kinds (--numeric/--categorical/--date): {sorted(both)}"
+        )
+    if target in drop or target in numeric or target in categorical or target in dates:
         raise UsageError(f"the target column {target!r} cannot also be a feature flag")
 
     labels = frame[target].str.strip()
@@ -237,6 +250,15 @@ def load_dataset(
         present = col.dropna()
         if present.empty or (present.nunique() == 1 and not col.isna().any()):
             dropped[name] = "constant" if not present.empty else "always missing"
+            if name in dates:
+                raise UsageError(
+                    f"column {name!r} in {source} is {dropped[name]}: nothing to learn"
+                )
+            continue
+        if name in dates:  # contract/kinds.py reads dates, booleans, numbers as text
+            typed = column_kinds.forced_date(name, col, dates[name], source)
+            columns[name] = typed.values
+            schema_features.append(typed.feature)
             continue
         as_numbers = None if name in categorical else _as_numbers(col)
         if name in numeric and as_numbers is None:
@@ -248,6 +270,14 @@ def load_dataset(
         if as_numbers is not None:
             columns[name] = as_numbers
             schema_features.append(Feature(name, NUMERIC, missing_allowed=True))
+            continue
+        typed = None if name in categorical else column_kinds.infer(name, col, source)
+        if typed is not None and typed.dropped and name not in keep:
+            dropped[name] = typed.dropped
+            continue
+        if typed is not None and typed.feature is not None:
+            columns[name] = typed.values
+            schema_features.append(typed.feature)
             continue
         if (
             name not in keep
