@@ -25,6 +25,9 @@ PARSED_KINDS = (DATE, BOOLEAN, NUMBER_TEXT)
 ISO = "iso8601"  # a date with a time (and maybe a zone): 2023-05-01T13:45:00+02:00
 EPOCH = "epoch"  # seconds since 1970-01-01 UTC, only when the user says so
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# The date features' day arithmetic (train/dates.py, export/dates.py): day
+# numbers clipped to years 1-9999, shifted to count from 0000-03-01.
+DAY_LO, DAY_HI, CIVIL_SHIFT = -719162.0, 2932896.0, 719468
 _MONTHS = {
     name: k + 1
     for k, names in enumerate(

@@ -19,6 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from contract.schema import NUMERIC
+from export.dates import calendar_nodes
 
 OPSET = 17
 ML_OPSET = 3
@@ -168,7 +169,7 @@ def _piece(pipeline, schema) -> onnx.ModelProto:
     steps = {n: s for n, s in pipeline.steps if n != "sampler"}
     derive = steps.get("derive")
     derived = _derived_names(derive)
-    raw_inputs = [(f.name, f.kind) for f in schema.features]
+    raw_inputs = [(f.name, f.input_kind) for f in schema.features]
     inputs = raw_inputs + [(name, NUMERIC) for name in derived]
     estimator = steps["model"]
     prep = steps["prep"]
@@ -235,6 +236,7 @@ def _derived_names(derive) -> list[str]:
         + [n for n, _ in getattr(derive, "missing", ())]
         + [n for n, _, _ in getattr(derive, "sentinels", ())]
         + [n for n, _, _, _ in getattr(derive, "dates", ())]
+        + [n for n, _, _, _ in getattr(derive, "calendar", ())]
     )
 
 
@@ -281,6 +283,7 @@ def _add_derived(g: onnx.GraphProto, derive) -> None:
         )
         if day is not None:
             nodes.append(helper.make_node("Add", [start, day], [name]))
+    nodes += calendar_nodes(g, getattr(derive, "calendar", ()))  # export/dates.py
     existing = list(g.node)
     del g.node[:]
     g.node.extend(nodes + existing)

@@ -205,3 +205,8 @@ def describe(feature: Feature) -> str:
     """'signup_date: date, format %Y-%m-%d' for the run's output and the report."""
     text = f"{feature.name}: {feature.kind.replace('_', ' ')}"
     return text + (f", format {feature.format}" if feature.format else "")
+
+
+def date_columns(schema) -> list[tuple[str, str]]:
+    """(name, format) of the schema's date features, for the date-derived features."""
+    return [(f.name, f.format) for f in schema.features if f.kind == DATE]

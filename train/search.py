@@ -50,6 +50,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from contract.schema import CATEGORICAL, Feature, Schema
 from train import evaluate, leaderboard
+from train.column_kinds import date_columns
 from train.data import Dataset, UsageError
 from train.features import DerivedSpec, discover
 from train.models import (
@@ -1154,7 +1155,7 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
     ratio = float((y_train == 0).sum()) / max(int(y_train.sum()), 1)
     taken = schema.names + [n for n, _ in config.sums]
     derived_auto = (
-        discover(X_train, y_train, schema.numeric, taken, schema.categorical)
+        discover(X_train, y_train, schema.numeric, taken, schema.categorical, date_columns(schema))
         if config.auto_features
         else DerivedSpec()
     )
