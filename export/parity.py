@@ -25,9 +25,9 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
     variants = []
     for f in schema.features:
         missing = base.copy()
-        missing[f.name] = np.nan if f.kind == NUMERIC else MISSING_CATEGORY
+        missing[f.name] = np.nan if f.input_kind == NUMERIC else MISSING_CATEGORY
         variants.append(missing)
-        if f.kind == NUMERIC:
+        if f.input_kind == NUMERIC:
             for value in EXTREMES:
                 extreme = base.copy()
                 extreme[f.name] = value
@@ -41,11 +41,11 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
             variants.append(unseen)
     everything = base.copy()
     for f in schema.features:
-        everything[f.name] = np.nan if f.kind == NUMERIC else MISSING_CATEGORY
+        everything[f.name] = np.nan if f.input_kind == NUMERIC else MISSING_CATEGORY
     variants.append(everything)
     out = pd.concat(variants, ignore_index=True)
     for f in schema.features:
-        if f.kind == NUMERIC:
+        if f.input_kind == NUMERIC:
             out[f.name] = out[f.name].astype(np.float32)
         else:
             out[f.name] = out[f.name].astype(object)

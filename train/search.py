@@ -45,13 +45,15 @@ from imblearn.pipeline import Pipeline
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, train_test_split
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from contract.schema import CATEGORICAL, Feature, Schema
 from train import evaluate, leaderboard
 from train.column_kinds import date_columns
 from train.data import Dataset, UsageError
+from train.encoding import categorical_blocks
+from train.encoding import choose as choose_encodings
 from train.features import DerivedSpec, discover
 from train.models import (
     EARLY_STOPPING_ROUNDS,
@@ -283,25 +285,15 @@ def build_pipeline(
     if numeric:
         transformers.append(("num", Pipeline(numeric_steps), numeric))
     cat_features: list[Feature] = [f for f in schema.features if f.kind == CATEGORICAL]
-    if cat_features:
-        transformers.append(
-            (
-                "cat",
-                OneHotEncoder(
-                    categories=[list(f.categories) for f in cat_features],
-                    handle_unknown="ignore",
-                    sparse_output=False,
-                    dtype=np.float64,
-                ),
-                [f.name for f in cat_features],
-            )
-        )
+    # train/encoding.py: one-hot (capped) or a lookup per column, width <= MAX_WIDTH.
+    blocks, n_lookups, group_sizes = categorical_blocks(cat_features, len(numeric), seed)
+    transformers += blocks
     # Dense output: XGBoost would read a sparse matrix's zeros as missing values.
     prep = ColumnTransformer(transformers, sparse_threshold=0.0, remainder="drop")
     steps: list[tuple[str, object]] = [("prep", prep)]
     if derived:
         steps.insert(0, ("derive", derived.transformer()))
-    sampler = build_sampler(strategy, len(numeric), [len(f.categories) for f in cat_features], seed)
+    sampler = build_sampler(strategy, len(numeric) + n_lookups, group_sizes, seed)
     if sampler is not None:
         steps.append(("sampler", sampler))
     weighted = strategy == CLASS_WEIGHT and spec.weighting == PARAM
@@ -1152,6 +1144,7 @@ def run_search(dataset: Dataset, config: SearchConfig, progress_factory=None) ->
     X_test = X_test.reset_index(drop=True)
     check_enough_positives(y_train, config)
     schema = train_schema(dataset.schema, X_train)
+    schema = choose_encodings(schema, X_train, y_train, config.folds, config.seed)
     ratio = float((y_train == 0).sum()) / max(int(y_train.sum()), 1)
     taken = schema.names + [n for n, _ in config.sums]
     derived_auto = (
