@@ -246,3 +246,28 @@ def parsed_cells(feature, cells: list[str]):
     reason = f"expected {describe(feature.kind, feature.format)}"
     values = np.array([math.nan if mapping[c] is None else mapping[c] for c in cells], np.float32)
     return values, [(i, c, reason) for i, c in enumerate(cells) if mapping[c] is None]
+
+
+def openapi_schema(feature) -> dict:
+    """The OpenAPI (JSON Schema) of one parsed-kind feature's JSON value."""
+    missing = " null means missing." if feature.missing_allowed else " Missing is not allowed."
+    nullable = ["null"] if feature.missing_allowed else []
+    what = describe(feature.kind, feature.format)
+    if feature.kind == DATE and feature.format != EPOCH:
+        date_format = "date-time" if feature.format == ISO else "date"
+        body = {"type": ["string", *nullable], "examples": ["2023-05-01"]}
+        if feature.format in ("%Y-%m-%d", ISO):
+            body["format"] = date_format
+        return {**body, "description": f"Date: {what}." + missing}
+    if feature.kind == BOOLEAN:
+        return {
+            "type": ["boolean", "string", "integer", *nullable],
+            "description": f"Boolean: {what}." + missing,
+        }
+    if feature.kind == DATE:
+        return {"type": ["number", *nullable], "description": f"Date: {what}." + missing}
+    return {
+        "type": ["string", "number", *nullable],
+        "pattern": NUMBER_PATTERN,
+        "description": f"Number written as text: {what}." + missing,
+    }

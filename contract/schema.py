@@ -124,7 +124,7 @@ class Schema:
         record: dict = {}
         for f in self.features:
             if f.kind == DATE:
-                record[f.name] = "1970-01-01" if f.format != "epoch" else 0
+                record[f.name] = _date_example(f.format)
             elif f.kind == BOOLEAN:
                 record[f.name] = True
             elif f.input_kind == NUMERIC:
@@ -133,3 +133,12 @@ class Schema:
                 seen = [c for c in f.categories if c != MISSING_CATEGORY]
                 record[f.name] = seen[0] if seen else "unknown"
         return record
+
+
+def _date_example(fmt: str):
+    """1970-01-01 written in the trained format (a number for epoch seconds)."""
+    from datetime import date
+
+    if fmt == "epoch":
+        return 0
+    return "1970-01-01T00:00:00Z" if fmt == "iso8601" else date(1970, 1, 1).strftime(fmt)

@@ -9,10 +9,14 @@ float32 Sub. Missing dates give NaN through Where(IsNaN).
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import onnx
+import pandas as pd
 from onnx import TensorProto, helper, numpy_helper
 
+from contract.kinds import BOOLEAN, DATE, EPOCH, ISO, NUMBER_TEXT, BadValue, parse_text
 from contract.kinds import CIVIL_SHIFT as SHIFT
 from contract.kinds import DAY_HI as HI_DAY
 from contract.kinds import DAY_LO as LO_DAY
@@ -107,3 +111,43 @@ def calendar_nodes(graph: onnx.GraphProto, calendar) -> list[onnx.NodeProto]:
             _part(b, column, op, name)
         nodes += b.nodes
     return nodes
+
+
+LEAP_DAY = date(2024, 2, 29)
+MALFORMED = {DATE: "2023-02-30", BOOLEAN: "maybe", NUMBER_TEXT: "twelve"}
+
+
+def written(day: date, fmt: str) -> str:
+    """`day` as a client would send it in the trained format."""
+    if fmt == EPOCH:
+        return str((day - date(1970, 1, 1)).days * 86400)
+    if fmt == ISO:
+        return day.isoformat() + "T12:00:00Z"
+    return day.strftime(fmt)
+
+
+def edge_rows(base: pd.DataFrame, schema) -> list[pd.DataFrame]:
+    """For each date column, the base rows on a leap day, read from the text a
+    client sends by the contract's parser (a missing date is parity's missing row)."""
+    variants = []
+    for f in schema.features:
+        if f.kind == DATE:
+            leap = base.copy()
+            leap[f.name] = np.float32(parse_text(DATE, f.format, written(LEAP_DAY, f.format)))
+            variants.append(leap)
+    return variants
+
+
+def malformed_rejected(schema) -> dict[str, str]:
+    """Column -> the message serving gives for a malformed value of each
+    parsed-kind column (a 4xx / errors/ row); an accepted one fails parity."""
+    out = {}
+    for f in schema.features:
+        if f.kind in MALFORMED:
+            try:
+                parse_text(f.kind, f.format, MALFORMED[f.kind])
+            except BadValue as exc:
+                out[f.name] = str(exc)
+            else:
+                out[f.name] = ""
+    return out

@@ -11,6 +11,7 @@ import json
 import threading
 
 from contract.cells import FLOAT32_MAX, MISSING_CATEGORY
+from contract.kinds import PARSED_KINDS, openapi_schema
 from contract.schema import CATEGORICAL
 from lambda_fn.config import Config
 from lambda_fn.model import Model
@@ -76,6 +77,8 @@ def _error_schema() -> dict:
 
 
 def _feature_schema(feature) -> dict:
+    if feature.kind in PARSED_KINDS:  # dates, booleans, numbers as text: contract/kinds.py
+        return openapi_schema(feature)
     missing = "null means missing." if feature.missing_allowed else "Missing is not allowed."
     if feature.kind == CATEGORICAL:
         seen = [c for c in feature.categories if c != MISSING_CATEGORY]
