@@ -90,14 +90,17 @@ def _date_format(col: pd.Series, distinct: list[str], name: str, source: str) ->
     if fmt:
         return fmt
     best, best_n = None, 0
-    fits_any = set()
+    fits_any = {v for v in distinct if kinds.slash_fields(v)}
     for candidate in _ORDER:
         fits = [v for v in distinct if kinds.date_format_fits(v, candidate)]
         fits_any.update(fits)
         if len(fits) > best_n:
             best, best_n = candidate, len(fits)
     if best is None:
-        return None
+        if fits_any and len(fits_any) < len(distinct):
+            best, best_n = "d/m/Y", len(fits_any)
+        else:
+            return None
     if best_n == len(distinct):
         return best
     if len(fits_any) == len(distinct):
