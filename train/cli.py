@@ -336,6 +336,7 @@ def run(argv: list[str]) -> int:
         print(f"warning: {note}", file=sys.stderr)
 
     from train.artifacts import leaderboard_rows, write_run
+    from train.encoding import describe as describe_encodings
     from train.search import SearchConfig, run_search
 
     config = SearchConfig(
@@ -386,6 +387,8 @@ def run(argv: list[str]) -> int:
     )
     print()
     print(format_leaderboard(leaderboard_rows(result, config.metric), config.metric))
+    for line in describe_encodings(result.model.schema):  # train/encoding.py
+        print(f"encoding: {line}")
     cal = result.calibration_report
     cal_text = (
         f"calibrated (Brier on test {cal['test_brier_uncalibrated']:.4f} -> {cal['test_brier']:.4f})"

@@ -213,3 +213,11 @@ def describe(feature: Feature) -> str:
 def date_columns(schema) -> list[tuple[str, str]]:
     """(name, format) of the schema's date features, for the date-derived features."""
     return [(f.name, f.format) for f in schema.features if f.kind == DATE]
+
+
+def report_rows(schema) -> list[list[str]]:
+    """[column, how it is read] for every column not simply numeric or one-hot."""
+    from train.encoding import describe as encodings
+
+    rows = [[f.name, describe(f).partition(": ")[2]] for f in schema.features if f.format]
+    return rows + [line.split(": ", 1) for line in encodings(schema)]

@@ -223,7 +223,7 @@ def discover(
     numeric: list[str],
     taken: list[str],
     categorical: list[str] = (),
-    dates: list[tuple[str, str]] = (),
+    date_columns: list[tuple[str, str]] = (),
 ) -> DerivedSpec:
     """Candidate derived features from the training split alone (never the test split).
 
@@ -268,5 +268,5 @@ def discover(
         if share >= SENTINEL_MIN_SHARE and mode in (uniq[0], uniq[-1]):
             sentinels.append((_fresh(f"{c} is {float(mode):g}", names), c, float(mode)))
     dates = _dates(X, numeric, list(categorical), f32, names)
-    calendar = date_candidates(X, list(dates), names)  # dates: (column, format)
+    calendar = date_candidates(X, list(date_columns), names)  # (column, format) of dates
     return DerivedSpec(sums, missing, tuple(sentinels), dates, calendar)
