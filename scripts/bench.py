@@ -42,6 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from contract.feeds import typed_column  # noqa: E402 - the kinds read from text
+from contract.kinds import PARSED_KINDS, parsed_cells  # noqa: E402
+
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -129,11 +132,7 @@ def single_record(run: Path, data: Path, n: int) -> dict:
     def usual():
         frame = pd.DataFrame.from_records(json.loads(event["body"])["records"])
         for f in schema.features:
-            frame[f.name] = (
-                frame[f.name].astype("float32")
-                if f.kind == "numeric"
-                else frame[f.name].fillna("").astype(object)
-            )
+            frame[f.name] = typed_column(f, frame[f.name])  # contract/feeds.py
         p = pipeline.predict_proba(frame)
         labels = [
             schema.positive_label if v >= pipeline.threshold else schema.negative_label for v in p
@@ -152,11 +151,7 @@ def single_record(run: Path, data: Path, n: int) -> dict:
     if hasattr(steps.get("model"), "model_"):  # the Keras network, on the already encoded row
         frame = pd.DataFrame.from_records([record])
         for f in schema.features:
-            frame[f.name] = (
-                frame[f.name].astype("float32")
-                if f.kind == "numeric"
-                else frame[f.name].fillna("").astype(object)
-            )
+            frame[f.name] = typed_column(f, frame[f.name])  # contract/feeds.py
         if "derive" in steps:  # derived features (sums, indicators) come before the encoding
             frame = steps["derive"].transform(frame)
         x = steps["prep"].transform(frame).astype("float32")
@@ -308,7 +303,7 @@ def batch_pandas_worker(run: str, csv_path: str, sink: str, threads: str) -> dic
     )
     for f in schema.features:
         if f.kind != "numeric":
-            frame[f.name] = frame[f.name].fillna("").astype(object)
+            frame[f.name] = typed_column(f, frame[f.name])  # contract/feeds.py
     timings = {"parse_seconds": time.perf_counter() - t}
     t = time.perf_counter()
     p = model.predict_proba(frame)
@@ -563,6 +558,8 @@ def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> 
         columns[f.name] = (
             scoring.numbers(cells)[0]
             if f.kind == "numeric"
+            else parsed_cells(f, cells)[0]  # contract/kinds.py: dates, booleans, ...
+            if f.kind in PARSED_KINDS
             else np.array(scoring.categories(cells), dtype=object)
         ).reshape(-1, 1)
     options = ort.SessionOptions()
