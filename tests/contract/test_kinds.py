@@ -3,6 +3,7 @@
 import math
 from datetime import date
 
+import numpy as np
 import pytest
 
 from contract import kinds
@@ -110,3 +111,13 @@ def test_openapi_gives_date_format_and_number_pattern():
     assert kinds.openapi_schema(Feature("t", DATE, format=kinds.ISO))["format"] == "date-time"
     pattern = kinds.openapi_schema(Feature("s", NUMBER_TEXT, format="$#"))["pattern"]
     assert re.match(pattern, "$1,024.50") and not re.match(pattern, "1,2")
+
+
+def test_typed_column_reads_raw_values_of_every_kind():
+    from contract.feeds import typed_column
+
+    got = typed_column(Feature("d", DATE, format="%d/%m/%Y"), ["02/01/1970", None, float("nan")])
+    assert got[0] == 1.0 and np.isnan(got[1:]).all()
+    assert typed_column(Feature("c", "categorical"), ["x", None]).tolist() == ["x", ""]
+    with pytest.raises(BadValue, match="expected a boolean"):
+        typed_column(Feature("b", BOOLEAN, format="yes/no"), ["maybe"])

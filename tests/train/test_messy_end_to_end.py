@@ -1,6 +1,7 @@
 """A small messy table end to end: train -> export (parity) -> /predict and the
 CSV scoring path take the raw strings, and a malformed value names its column."""
 
+import contextlib
 import io
 import json
 
@@ -20,13 +21,17 @@ def messy_run(tmp_path_factory):
     data = write_messy(folder / "messy.csv", rows=1500)
     run = folder / "run"
     args = ["--data", str(data), "--target", "churned", "--out", str(run), "--no-progress"]
-    assert train_run([*args, "--trials", "2", "--folds", "3", "--no-report"]) == 0
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert train_run([*args, "--trials", "2", "--folds", "3", "--no-report"]) == 0
     assert export_run(["--run", str(run)]) == 0
-    return data, run
+    return data, run, printed.getvalue()
 
 
 def test_schema_parity_and_openapi(messy_run):
-    _, run = messy_run
+    _, run, printed = messy_run
+    assert "signup_date: date, format %Y-%m-%d" in printed
+    assert "last_seen: date, format %d/%m/%Y" in printed and "encoding: zip:" in printed
     schema = json.loads((run / "schema.json").read_text())
     kinds = {f["name"]: (f["kind"], f.get("format", "")) for f in schema["features"]}
     assert kinds["signup_date"] == ("date", "%Y-%m-%d")
@@ -47,7 +52,7 @@ def test_predict_takes_raw_strings_and_names_a_bad_date(messy_run):
     from lambda_fn.config import Config
     from lambda_fn.model import Model
 
-    data, run = messy_run
+    data, run, _ = messy_run
     model = Model.from_bytes((run / "model.onnx").read_bytes())
     rows = pd.read_csv(data, dtype=str, keep_default_na=False).head(3)
     records = rows[model.schema.names].to_dict("records")
@@ -67,7 +72,7 @@ def test_csv_path_scores_raw_cells_and_writes_an_error_row(messy_run):
     from lambda_fn.batch.scoring import Outputs, feature_columns, score_chunks
     from lambda_fn.model import Model
 
-    data, run = messy_run
+    data, run, _ = messy_run
     model = Model.from_bytes((run / "model.onnx").read_bytes())
     lines = data.read_text().splitlines()[:6]
     lines[3] = lines[3].replace("TRUE", "perhaps").replace("FALSE", "perhaps")
