@@ -13,7 +13,8 @@ import copy
 import json
 
 from contract.cells import MISSING_CATEGORY
-from contract.schema import CATEGORICAL, Feature, Schema
+from contract.kinds import PARSED_KINDS
+from contract.schema import CATEGORICAL, KINDS, Feature, Schema
 from contract.values import value_schema
 
 OPENAPI_VERSION = "3.1.0"
@@ -68,6 +69,8 @@ def _error_schema() -> dict:
 def _feature_schema(feature: Feature) -> dict:
     """values.value_schema plus what a reader needs to know."""
     schema = value_schema(feature)
+    if feature.kind in PARSED_KINDS:  # its description comes with it (contract/kinds.py)
+        return schema
     if feature.kind == CATEGORICAL:
         seen = [c for c in feature.categories if c != MISSING_CATEGORY]
         listed = ", ".join(json.dumps(c, ensure_ascii=False) for c in seen[:MAX_LISTED_CATEGORIES])
@@ -188,7 +191,8 @@ def _description_schemas() -> dict:
         "required": ["name", "kind", "missing_allowed"],
         "properties": {
             "name": {"type": "string"},
-            "kind": {"type": "string", "enum": ["numeric", "categorical"]},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "format": {"type": "string"},
             "missing_allowed": {"type": "boolean"},
             "categories": {"type": "array", "items": {"type": "string"}},
         },

@@ -14,6 +14,7 @@ import pandas as pd
 from contract.cells import MISSING_CATEGORY
 from contract.feeds import from_frame
 from contract.schema import NUMERIC
+from export import dates
 
 MAX_ABS_DIFF = 1e-5
 UNSEEN = "__never_seen_in_training__"
@@ -25,9 +26,9 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
     variants = []
     for f in schema.features:
         missing = base.copy()
-        missing[f.name] = np.nan if f.kind == NUMERIC else MISSING_CATEGORY
+        missing[f.name] = np.nan if f.input_kind == NUMERIC else MISSING_CATEGORY
         variants.append(missing)
-        if f.kind == NUMERIC:
+        if f.input_kind == NUMERIC:
             for value in EXTREMES:
                 extreme = base.copy()
                 extreme[f.name] = value
@@ -39,13 +40,14 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
             unseen = base.copy()
             unseen[f.name] = UNSEEN
             variants.append(unseen)
+    variants += dates.edge_rows(base, schema)  # a leap day in each date column
     everything = base.copy()
     for f in schema.features:
-        everything[f.name] = np.nan if f.kind == NUMERIC else MISSING_CATEGORY
+        everything[f.name] = np.nan if f.input_kind == NUMERIC else MISSING_CATEGORY
     variants.append(everything)
     out = pd.concat(variants, ignore_index=True)
     for f in schema.features:
-        if f.kind == NUMERIC:
+        if f.input_kind == NUMERIC:
             out[f.name] = out[f.name].astype(np.float32)
         else:
             out[f.name] = out[f.name].astype(object)
@@ -88,7 +90,10 @@ def check(model_bytes: bytes, model, X_test: pd.DataFrame) -> dict:
     report["max_abs_diff"] = max(s["max_abs_diff"] for s in sets)
     report["label_agreement"] = min(s["label_agreement"] for s in sets)
     report["worst_row"] = worst
+    report["malformed_rejected"] = dates.malformed_rejected(schema)  # 4xx / errors/ rows
     report["passed"] = bool(
-        report["max_abs_diff"] <= MAX_ABS_DIFF and report["label_agreement"] == 1.0
+        report["max_abs_diff"] <= MAX_ABS_DIFF
+        and report["label_agreement"] == 1.0
+        and all(report["malformed_rejected"].values())
     )
     return report

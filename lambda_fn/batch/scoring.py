@@ -20,6 +20,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from contract.cells import cell_number, number_problem, read_category
+from contract.kinds import PARSED_KINDS, parsed_cells
 from contract.schema import NUMERIC
 from lambda_fn.batch.csv_reader import Chunk
 from lambda_fn.model import Model
@@ -162,12 +163,12 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
     values_of = {}
     for f in model.schema.features:
         cells = chunk.fields[index[f.name] :: width]
-        if f.kind == NUMERIC:
-            values, problems = numbers(cells)
+        if f.kind in PARSED_KINDS or f.kind == NUMERIC:
+            values, problems = parsed_cells(f, cells) if f.kind in PARSED_KINDS else numbers(cells)
             if problems:
                 keep = np.ones(len(raws), dtype=bool) if keep is None else keep
-                for j, value in problems:
-                    bad.append([lines[j], f.name, value, number_problem(value)])
+                for j, value, *why in problems:
+                    bad.append([lines[j], f.name, value, why[0] if why else number_problem(value)])
                     keep[j] = False
         else:
             values = np.array(categories(cells), dtype=object)
