@@ -222,6 +222,9 @@ def run(argv: list[str]) -> int:
         f"{report['max_abs_diff']:.2e} (bar {report['bar']['max_abs_diff']:.0e}), "
         f"label agreement {report['label_agreement']:.2%}"
     )
+    if "contributions" in report:
+        worst = max(report["contributions"]["max_scaled_diff"].values())
+        line += f", contributions within {worst:.1e}"
     if not result["passed"]:
         print(
             f"error: parity check failed, no model written. {line}; worst row in "

@@ -236,7 +236,7 @@ def path_trees(estimator) -> PathTrees:
         "LGBMClassifier": _lightgbm,
     }
     if kind not in readers:
-        raise Unexplained(f"{kind} is not a tree ensemble")
+        raise Unexplained(f"{kind} is neither a tree ensemble nor a logistic regression")
     return readers[kind](estimator)
 
 
