@@ -56,6 +56,8 @@ class Config:
     s3_max_attempts: int = 5
     s3_connect_timeout: int = 5
     s3_read_timeout: int = 30
+    # Top reasons per scored row in scored/ files (reason_1, reason_1_contribution, ...).
+    explain_top_k: int = 0
 
     @classmethod
     def from_env(cls, env=None) -> Config:
@@ -78,7 +80,10 @@ class Config:
             s3_max_attempts=_int(env, "S3_MAX_ATTEMPTS", cls.s3_max_attempts, 1),
             s3_connect_timeout=_int(env, "S3_CONNECT_TIMEOUT", cls.s3_connect_timeout, 1),
             s3_read_timeout=_int(env, "S3_READ_TIMEOUT", cls.s3_read_timeout, 1),
+            explain_top_k=_int(env, "EXPLAIN_TOP_K", cls.explain_top_k, 0),
         )
+        if config.explain_top_k > 1000:
+            raise ConfigError(f"EXPLAIN_TOP_K must be at most 1000, got {config.explain_top_k}")
         for name in ("scored_prefix", "errors_prefix", "summary_prefix", "lease_prefix"):
             out = getattr(config, name)
             if out.startswith(config.input_prefix) or config.input_prefix.startswith(out):

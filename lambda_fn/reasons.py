@@ -132,3 +132,31 @@ def requested(model, payload: dict) -> int:
     if k and explanation(model) is None:
         raise ExplainError(unavailable(model))
     return k
+
+
+def check_batch_setting(model, k: int) -> None:
+    """At start: EXPLAIN_TOP_K above 0 needs a model with contributions."""
+    if k and explanation(model) is None:
+        from lambda_fn.config import ConfigError
+
+        raise ConfigError(f"EXPLAIN_TOP_K={k} but {unavailable(model)}")
+
+
+def header(k: int) -> str:
+    """The scored/ file's reason columns: ,reason_1,reason_1_contribution,..."""
+    return "".join(f",reason_{i},reason_{i}_contribution" for i in range(1, k + 1))
+
+
+def cells(model, contributions: np.ndarray, k: int, quote) -> list[str]:
+    """Per row, the reason columns' text (then the line end): the k largest
+    |contribution|s, feature name and value; empty past the model's columns."""
+    expl = explanation(model)
+    names = [quote(n) for n in expl.names]
+    width = min(k, len(names))
+    order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :width]
+    values = np.take_along_axis(contributions, order, axis=1).tolist()
+    pad = ",," * (k - width) + "\n"
+    return [
+        "".join(f",{names[i]},{v:.6g}" for i, v in zip(row, vals, strict=True)) + pad
+        for row, vals in zip(order.tolist(), values, strict=True)
+    ]
