@@ -129,10 +129,13 @@ class _Member:
         else:
             self.linear = None
             self.trees = T.path_trees(self.estimator)
-            self.tables = [
-                {leaf: vec @ self.M for leaf, vec in table.items()}
-                for table in self.trees.tables(n_encoded)
-            ]
+            # Per tree: [node, columns], the grouped deltas of each leaf (0 elsewhere).
+            self.tables = []
+            for table in self.trees.tables(n_encoded):
+                dense = np.zeros((max(table) + 1, self.M.shape[1]))
+                for leaf, vec in table.items():
+                    dense[leaf] = vec @ self.M
+                self.tables.append(dense)
             self.base_raw = self.trees.base()
             self.base = (
                 _logit(self.base_raw) if self.trees.scale == T.PROBABILITY else self.base_raw
@@ -148,7 +151,7 @@ class _Member:
         leaves = self.trees.leaves(X_enc)
         out = np.zeros((len(X_enc), self.M.shape[1]))
         for t, table in enumerate(self.tables):
-            out += np.stack([table[k] for k in leaves[:, t]])
+            out += table[leaves[:, t]]
         if self.trees.scale == T.PROBABILITY:
             p = self.estimator.predict_proba(X_enc)[:, 1].astype(np.float32).astype(np.float64)
             out *= _ratio(p, self.base_raw)[:, None]
