@@ -23,8 +23,9 @@ each library's own predict), so parity can compare the two.
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
+from export import contribution_nodes as N
 from export import tree_paths as T
 from export.tree_paths import Unexplained
 from lambda_fn.reasons import CONTRIBUTIONS, EXPLAIN_INPUT, LOGIT_CLIP
@@ -225,7 +226,7 @@ def add_output(proto, model) -> dict:
         node = _classifier_node(g, prefix)
         part = _member_nodes(member, node, prefix, new_nodes, new_inits)
         if len(members) > 1:
-            w = _init(new_inits, f"{prefix}explain_weight", weight)
+            w = N.init(new_inits, f"{prefix}explain_weight", weight)
             new_nodes.append(helper.make_node("Mul", [part, w], [f"{prefix}explain_weighted"]))
             part = f"{prefix}explain_weighted"
         terms.append(part)
@@ -235,39 +236,13 @@ def add_output(proto, model) -> dict:
         total = "explain_sum"
     base = sum(w * m.base for w, m in members)
     if model.calibration is not None:
-        slope = _init(new_inits, "explain_slope", model.calibration.slope)
+        slope = N.init(new_inits, "explain_slope", model.calibration.slope)
         new_nodes.append(helper.make_node("Mul", [total, slope], ["explain_calibrated"]))
         total = "explain_calibrated"
         base = model.calibration.slope * base + model.calibration.intercept
     new_nodes.append(helper.make_node("Cast", [total], ["explain_out"], to=TensorProto.FLOAT))
-    _gate(g, new_nodes, new_inits, len(names))
+    N.gate(g, new_nodes, new_inits, len(names))
     return describe(model, float(base))
-
-
-def _gate(g, nodes: list, inits: list, width: int) -> None:
-    """`contributions` = If(EXPLAIN_INPUT, the nodes above, an empty [0, width]).
-
-    onnxruntime runs every node of a graph whatever outputs a call fetches;
-    behind the If, a call that does not set the flag (an input with a False
-    default) skips the explanation and costs what it did before."""
-    out = helper.make_tensor_value_info("explain_out", TensorProto.FLOAT, [None, width])
-    then = helper.make_graph(nodes, "explain_then", [], [out], initializer=inits)
-    empty = numpy_helper.from_array(np.zeros((0, width), dtype=np.float32), "explain_none")
-    none = helper.make_tensor_value_info("explain_none", TensorProto.FLOAT, [None, width])
-    otherwise = helper.make_graph(
-        [helper.make_node("Constant", [], ["explain_none"], value=empty)],
-        "explain_else",
-        [],
-        [none],
-    )
-    g.node.append(
-        helper.make_node(
-            "If", [EXPLAIN_INPUT], [CONTRIBUTIONS], then_branch=then, else_branch=otherwise
-        )
-    )
-    g.initializer.append(numpy_helper.from_array(np.array(False), EXPLAIN_INPUT))
-    g.input.append(helper.make_tensor_value_info(EXPLAIN_INPUT, TensorProto.BOOL, []))
-    g.output.append(helper.make_tensor_value_info(CONTRIBUTIONS, TensorProto.FLOAT, [None, width]))
 
 
 def _classifier_node(g, prefix: str):
@@ -277,11 +252,6 @@ def _classifier_node(g, prefix: str):
     if len(found) != 1:
         raise Unexplained(f"expected one classifier node in the graph, found {len(found)}")
     return found[0]
-
-
-def _init(inits: list, name: str, value) -> str:
-    inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float64), name))
-    return name
 
 
 def _member_nodes(member: _Member, node, prefix: str, nodes: list, inits: list) -> str:
@@ -296,14 +266,14 @@ def _member_nodes(member: _Member, node, prefix: str, nodes: list, inits: list) 
             helper.make_node("Cast", [x], [f"{prefix}explain_x"], to=TensorProto.DOUBLE),
             helper.make_node(
                 "Sub",
-                [f"{prefix}explain_x", _init(inits, f"{prefix}explain_centre", centre[None, :])],
+                [f"{prefix}explain_x", N.init(inits, f"{prefix}explain_centre", centre[None, :])],
                 [f"{prefix}explain_centred"],
             ),
             helper.make_node(
                 "MatMul",
                 [
                     f"{prefix}explain_centred",
-                    _init(inits, f"{prefix}explain_w", coef[:, None] * member.M),
+                    N.init(inits, f"{prefix}explain_w", coef[:, None] * member.M),
                 ],
                 [out],
             ),
@@ -311,7 +281,11 @@ def _member_nodes(member: _Member, node, prefix: str, nodes: list, inits: list) 
         return out
     if node.op_type not in TREE_OPS:
         raise Unexplained("the graph's classifier is not a tree ensemble")
-    nodes.append(_regressor(node, member, f"{prefix}explain_path"))
+    nodes.append(
+        N.regressor(
+            node, member.trees.trees, member.tables, member.M.shape[1], f"{prefix}explain_path"
+        )
+    )
     nodes.append(
         helper.make_node(
             "Cast", [f"{prefix}explain_path"], [f"{prefix}explain_path64"], to=TensorProto.DOUBLE
@@ -320,76 +294,9 @@ def _member_nodes(member: _Member, node, prefix: str, nodes: list, inits: list) 
     if member.trees.scale == T.MARGIN:
         nodes.append(helper.make_node("Identity", [f"{prefix}explain_path64"], [out]))
         return out
-    ratio = _ratio_nodes(f"{prefix}p_raw", member.base_raw, prefix, nodes, inits)
+    ratio = N.ratio_nodes(f"{prefix}p_raw", member.base_raw, prefix, nodes, inits)
     nodes.append(helper.make_node("Mul", [f"{prefix}explain_path64", ratio], [out]))
     return out
-
-
-def _regressor(node, member: _Member, output: str):
-    """The classifier's own trees, with each leaf's grouped deltas as its targets."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    mapping = T.match_leaves(node, member.trees.trees)
-    treeids = sorted({int(t) for t in attrs["nodes_treeids"]})
-    t_tree, t_node, t_id, t_weight = [], [], [], []
-    for t, (treeid, leaves) in enumerate(zip(treeids, mapping, strict=True)):
-        for onnx_id, k in sorted(leaves.items()):
-            vec = member.tables[t][k]
-            for g in np.flatnonzero(vec):
-                t_tree.append(treeid)
-                t_node.append(onnx_id)
-                t_id.append(int(g))
-                t_weight.append(float(vec[g]))
-    keep = {k: v for k, v in attrs.items() if k.startswith("nodes_")}
-    return helper.make_node(
-        "TreeEnsembleRegressor",
-        [node.input[0]],
-        [output],
-        domain="ai.onnx.ml",
-        n_targets=member.M.shape[1],
-        target_treeids=t_tree,
-        target_nodeids=t_node,
-        target_ids=t_id,
-        target_weights=t_weight,
-        aggregate_function="SUM",
-        post_transform="NONE",
-        **keep,
-    )
-
-
-def _ratio_nodes(p_raw: str, base: float, prefix: str, nodes: list, inits: list) -> str:
-    """_ratio in ONNX nodes, per row as [N, 1] float64."""
-    n = lambda s: f"{prefix}explain_{s}"  # noqa: E731
-    b = float(np.clip(base, LOGIT_CLIP, 1 - LOGIT_CLIP))
-    c = {
-        "lo": LOGIT_CLIP,
-        "hi": 1 - LOGIT_CLIP,
-        "b": b,
-        "logit_b": float(_logit(b)),
-        "slope_b": 1.0 / (b * (1 - b)),
-        "one": 1.0,
-        "near": 1e-9,
-        "shape": None,
-    }
-    for key, value in c.items():
-        if value is not None:
-            _init(inits, n(key), value)
-    inits.append(numpy_helper.from_array(np.array([-1, 1], dtype=np.int64), n("shape")))
-    nodes += [
-        helper.make_node("Cast", [p_raw], [n("p64")], to=TensorProto.DOUBLE),
-        helper.make_node("Reshape", [n("p64"), n("shape")], [n("pcol")]),
-        helper.make_node("Clip", [n("pcol"), n("lo"), n("hi")], [n("p")]),
-        helper.make_node("Sub", [n("one"), n("p")], [n("q")]),
-        helper.make_node("Div", [n("p"), n("q")], [n("odds")]),
-        helper.make_node("Log", [n("odds")], [n("logit")]),
-        helper.make_node("Sub", [n("logit"), n("logit_b")], [n("dlogit")]),
-        helper.make_node("Sub", [n("p"), n("b")], [n("d")]),
-        helper.make_node("Abs", [n("d")], [n("absd")]),
-        helper.make_node("Less", [n("absd"), n("near")], [n("is_near")]),
-        helper.make_node("Where", [n("is_near"), n("one"), n("d")], [n("safe")]),
-        helper.make_node("Div", [n("dlogit"), n("safe")], [n("secant")]),
-        helper.make_node("Where", [n("is_near"), n("slope_b"), n("secant")], [n("ratio")]),
-    ]
-    return n("ratio")
 
 
 def metadata_for(proto, model) -> dict:

@@ -122,6 +122,12 @@ def single_record(run: Path, data: Path, n: int) -> dict:
     record = first_record(data, model.schema)
     event["body"] = json.dumps({"records": [record]})
     result = {"handler": timed(lambda: app.handler(event, None), n)}
+    if "explanation" in model.metadata:  # the same record with its top 3 reasons
+        explained = {**event, "body": json.dumps({"records": [record], "explain": 3})}
+        result["handler_explain3"] = timed(lambda: app.handler(explained, None), n)
+        result["explain_cost_ratio"] = (
+            result["handler_explain3"]["p50_us"] / result["handler"]["p50_us"]
+        )
 
     pipeline = joblib.load(run / "model.joblib")
     schema = pipeline.schema
@@ -854,6 +860,7 @@ def markdown(f: dict, command: str) -> str:
     ]
     labels = {
         "handler": "`lambda_fn.app.handler`: event JSON in, response JSON out",
+        "handler_explain3": 'the same, with `"explain": 3` (top 3 reasons)',
         "pandas_pipeline": "pandas DataFrame from the JSON + pipeline `predict_proba` + `json.dumps`",
         "keras_direct": "the Keras network called directly, `model(x)`, on the encoded row",
         "onnxruntime_run": "bare onnxruntime `run` of the prebuilt row, one thread",
@@ -874,6 +881,11 @@ def markdown(f: dict, command: str) -> str:
                     f"| {label} | {r[key]['p50_us']:.0f} | {r[key]['p99_us']:.0f} | {spread} |"
                 )
         lines += ["", f"Handler vs pandas path: {r['speedup_vs_pandas']:.0f}× faster at p50.", ""]
+        if "explain_cost_ratio" in r:
+            lines += [
+                f'`"explain": 3` costs {r["explain_cost_ratio"]:.2f}× a plain call (p50).',
+                "",
+            ]
     lines += [
         "Where the handler's time goes (cProfile, quick-preset winner, own time):",
         "",

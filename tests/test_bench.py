@@ -53,6 +53,9 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
     figures = json.loads(out.read_text())
     assert set(figures["single_record"]) == {"winner", "keras"}
     assert "keras_direct" in figures["single_record"]["keras"]
+    # Reasons cost is measured where the model has them (a Keras network has none).
+    assert figures["single_record"]["winner"]["explain_cost_ratio"] > 0
+    assert "handler_explain3" not in figures["single_record"]["keras"]
     assert figures["batch"]["full"]["handler"]["rows"] == figures["batch"]["full"]["pandas"]["rows"]
     assert figures["batch"]["full"]["rows"] == 2000 and figures["batch"]["half"]["rows"] == 1000
     for entry in figures["batch"].values():
@@ -78,6 +81,7 @@ def test_bench_runs_and_reports_every_section(model_path, tmp_path):
         "## 5. Training time",
     ):
         assert heading in text
+    assert '`"explain": 3` costs' in text
 
 
 def test_the_pandas_path_it_compares_against_scores_an_ensemble(tmp_path):
