@@ -74,23 +74,26 @@ def test_unknown_fields_beside_explain_are_still_400(app, make_event):
     assert status == 400 and "'why'" in body["message"]
 
 
-@pytest.fixture(scope="module")
-def unexplained_model(tmp_path_factory):
-    """A model whose learner has no contributions (Gaussian naive Bayes), exported for real."""
+@pytest.fixture(scope="module", params=["keras", "nb"])
+def unexplained_model(tmp_path_factory, request):
+    """A model whose learner has no contributions (a Keras network, Gaussian
+    naive Bayes), trained and exported for real."""
     from tests.conftest import make_frame, train_and_export
 
-    folder = tmp_path_factory.mktemp("nb")
+    folder = tmp_path_factory.mktemp(request.param)
     data = folder / "customers.csv"
     make_frame(n=300, seed=4).to_csv(data, index=False)
-    run = train_and_export(data, folder / "run", "--models", "nb", "--samplers", "none")
+    options = ("--models", request.param, "--samplers", "none", "--folds", "2")
+    run = train_and_export(data, folder / "run", *options)
     return Model.from_bytes((run / "model.onnx").read_bytes(), threads=1)
 
 
 def test_a_model_without_contributions_is_400_when_asked_for_reasons(unexplained_model):
     body = json.dumps({"records": [RECORD], "explain": 3})
     outcome = api.predict(unexplained_model, Config(), body, "application/json")
+    learner = unexplained_model.metadata["learner"]
     assert outcome.status == 400
-    assert outcome.body["message"].startswith('"explain": nb models are not explained (')
+    assert outcome.body["message"].startswith(f'"explain": {learner} models are not explained (')
     plain = api.predict(unexplained_model, Config(), json.dumps({"records": [RECORD]}), None)
     assert plain.status == 200 and "reasons" not in plain.body["predictions"][0]
     assert (
