@@ -63,11 +63,16 @@ def explanation(model) -> Explanation | None:
     return _CACHE[model.version]
 
 
-def unavailable(model) -> str:
+def why_not(model) -> str:
+    """Why the model has no contributions, in a phrase."""
     reason = model.metadata.get("explanation_unavailable")
-    learner = model.metadata.get("learner", "this model")
-    because = f" ({reason})" if reason else ""
-    return f'"explain": {learner} models are not explained{because}; send "explain": 0 or omit it'
+    if reason is None:
+        return "this model was exported without contributions (re-export it)"
+    return f"{model.metadata.get('learner', 'this')} models are not explained ({reason})"
+
+
+def unavailable(model) -> str:
+    return f'"explain": {why_not(model)}; send "explain": 0 or omit it'
 
 
 def parse_top_k(value, field: str = '"explain"') -> int:
@@ -139,7 +144,7 @@ def check_batch_setting(model, k: int) -> None:
     if k and explanation(model) is None:
         from lambda_fn.config import ConfigError
 
-        raise ConfigError(f"EXPLAIN_TOP_K={k} but {unavailable(model)}")
+        raise ConfigError(f"EXPLAIN_TOP_K={k} but {why_not(model)}; set it to 0")
 
 
 def header(k: int) -> str:

@@ -91,6 +91,12 @@ def test_explain_top_k_is_checked_at_start():
         version = "v-test"
         metadata = {"learner": "keras", "explanation_unavailable": "no paths"}
 
-    with pytest.raises(ConfigError, match="EXPLAIN_TOP_K=3 but .*keras models are not explained"):
+    with pytest.raises(
+        ConfigError,
+        match=r"EXPLAIN_TOP_K=3 but keras models are not explained \(no paths\); set it to 0",
+    ):
         reasons.check_batch_setting(Unexplained(), 3)
     reasons.check_batch_setting(Unexplained(), 0)
+    Unexplained.metadata = {"learner": "xgboost"}  # exported before contributions existed
+    with pytest.raises(ConfigError, match=r"exported without contributions \(re-export it\)"):
+        reasons.check_batch_setting(Unexplained(), 1)
