@@ -26,6 +26,12 @@ MARGIN = "margin"  # trees add up to log-odds (boosters)
 PROBABILITY = "probability"  # trees average probabilities (forests)
 
 
+EXPLAINED = (
+    "tree ensembles (XGBoost, LightGBM, random forest, gradient boosting, a decision tree) "
+    "and logistic regression"
+)
+
+
 class Unexplained(Exception):
     """This model's contributions cannot be computed here; the message says why."""
 
@@ -236,7 +242,7 @@ def path_trees(estimator) -> PathTrees:
         "LGBMClassifier": _lightgbm,
     }
     if kind not in readers:
-        raise Unexplained(f"{kind} is neither a tree ensemble nor a logistic regression")
+        raise Unexplained(f"{kind}: only {EXPLAINED} are explained")
     return readers[kind](estimator)
 
 

@@ -15,6 +15,7 @@ from contract.feeds import from_frame
 from export import contributions as C
 from export import graph as G
 from export import parity
+from export.tree_paths import EXPLAINED
 from lambda_fn.reasons import CONTRIBUTIONS, EXPLAIN_INPUT, LOGIT_CLIP
 from tests.conftest import make_frame
 from train.evaluate import EPS, PlattCalibration
@@ -310,7 +311,5 @@ def test_a_learner_without_paths_exports_without_contributions(data):
     model = TrainedModel(naive, "nb", "none", 0.5, None, data[0])
     proto = G.build_graph(model)
     entry = C.metadata_for(proto, model)
-    assert entry == {
-        "explanation_unavailable": "GaussianNB is neither a tree ensemble nor a logistic regression"
-    }
+    assert entry == {"explanation_unavailable": f"GaussianNB: only {EXPLAINED} are explained"}
     assert [o.name for o in proto.graph.output] == ["probability", "label"]

@@ -36,4 +36,4 @@ def test_a_model_without_contributions_says_why(data):  # noqa: F811
     pipe = build_pipeline(schema, "nb", "none", 0, 7.0, derived=DERIVED).fit(X, y)
     doc = Document("t")
     explain.section(doc, TrainedModel(pipe, "nb", "none", 0.5, None, schema), X_test, [])
-    assert "nb is not explained: GaussianNB is neither" in doc.markdown()
+    assert "nb is not explained: GaussianNB: only tree ensembles" in doc.markdown()
