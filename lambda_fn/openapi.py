@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 
+from contract import explain_schema
 from contract.cells import FLOAT32_MAX, MISSING_CATEGORY
 from contract.schema import CATEGORICAL
 from lambda_fn.config import Config
@@ -181,6 +182,7 @@ def build(model: Model, config: Config) -> dict:
         },
         "additionalProperties": False,
     }
+    explain_schema.add_to_openapi(model.metadata, predict_request, prediction, predict_response)
     feature_description = {
         "type": "object",
         "required": ["name", "kind", "missing_allowed"],

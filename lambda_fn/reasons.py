@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contract.explain_schema import MAX_EXPLAIN
+
 CONTRIBUTIONS = "contributions"
 # A boolean input with a False default: set it to compute the contributions.
 EXPLAIN_INPUT = "__explain__"
 # Probabilities are clipped to [LOGIT_CLIP, 1 - LOGIT_CLIP] before their logit
 # (a forest's probability can be exactly 0 or 1).
 LOGIT_CLIP = 2.0**-24
-MAX_EXPLAIN = 1000
 CONTRIBUTION_DIGITS = 6
 
 

@@ -102,3 +102,40 @@ def test_a_model_without_contributions_is_400_when_asked_for_reasons(unexplained
         ).status
         == 200
     )
+
+
+def test_the_openapi_document_describes_explain_and_reasons(app, make_event):
+    import jsonschema
+
+    from lambda_fn import openapi
+
+    doc = openapi.build(app.MODEL, Config())
+    schemas = doc["components"]["schemas"]
+
+    def conforms(name, instance):
+        ref = {"$ref": f"#/components/schemas/{name}", "components": doc["components"]}
+        jsonschema.Draft202012Validator(ref).validate(instance)
+
+    request = {"records": RECORDS, "explain": 3}
+    conforms("PredictRequest", request)
+    status, body = predict(app, make_event, request)
+    assert status == 200
+    conforms("PredictResponse", body)
+    names = schemas["Prediction"]["properties"]["reasons"]["items"]["properties"]["feature"]
+    assert names["enum"] == reasons_columns(app)
+    with pytest.raises(jsonschema.ValidationError):
+        conforms("PredictRequest", {"records": RECORDS, "explain": MAX_EXPLAIN + 1})
+
+
+def test_a_model_without_contributions_documents_explain_as_zero_only(unexplained_model):
+    from lambda_fn import openapi
+
+    request = openapi.build(unexplained_model, Config())["components"]["schemas"]["PredictRequest"]
+    assert request["properties"]["explain"]["maximum"] == 0
+    assert "reasons" not in json.dumps(
+        openapi.build(unexplained_model, Config())["components"]["schemas"]["Prediction"]
+    )
+
+
+def reasons_columns(app):
+    return [f["name"] for f in json.loads(app.MODEL.metadata["explanation"])["features"]]
