@@ -41,9 +41,14 @@ SMALL = {
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
+    return make_data(tmp_path_factory.mktemp("explain"))
+
+
+def make_data(folder):
+    """(schema, X_train, y_train, X_test): 400 training rows, 120 test rows."""
     from train.data import load_dataset
 
-    path = tmp_path_factory.mktemp("explain") / "customers.csv"
+    path = folder / "customers.csv"
     make_frame(n=520, seed=11).to_csv(path, index=False)
     ds = load_dataset(str(path), "y")
     X_train, y_train = ds.X.iloc[:400], ds.y[:400]

@@ -139,3 +139,36 @@ def test_a_model_without_contributions_documents_explain_as_zero_only(unexplaine
 
 def reasons_columns(app):
     return [f["name"] for f in json.loads(app.MODEL.metadata["explanation"])["features"]]
+
+
+def test_an_ensemble_answers_with_its_residual(tmp_path):
+    """A real ensemble graph (XGBoost + logistic regression) served by the API."""
+    from export import contributions, graph
+    from tests.export.test_contributions import fit, make_data
+    from train.search import Member, TrainedModel, WeightedAverage
+
+    data = make_data(tmp_path)
+    members = [
+        Member("a", "xgboost", "class_weight", 0.5, fit(data, "xgboost").pipeline),
+        Member("b", "logreg", "class_weight", 0.5, fit(data, "logreg").pipeline),
+    ]
+    model = TrainedModel(
+        WeightedAverage(members), "ensemble", "class_weight", 0.5, None, data[0], members
+    )
+    proto = graph.build_graph(model)
+    entry = contributions.metadata_for(proto, model)
+    graph.set_metadata(
+        proto,
+        {"schema": model.schema.to_dict(), "threshold": "0.5", "model_version": "e1", **entry},
+    )
+    served = Model.from_bytes(proto.SerializeToString(), threads=1)
+    body = json.dumps({"records": RECORDS, "explain": MAX_EXPLAIN})
+    outcome = api.predict(served, Config(), body, None)
+    assert outcome.status == 200, outcome.body
+    base = outcome.body["explanation_base"]
+    for pred in outcome.body["predictions"]:
+        total = (
+            base + sum(r["contribution"] for r in pred["reasons"]) + pred["explanation_residual"]
+        )
+        assert total == pytest.approx(logit(pred["probability"]), abs=1e-4)
+    assert any(abs(p["explanation_residual"]) > 1e-3 for p in outcome.body["predictions"])
