@@ -199,10 +199,10 @@ def explain_python(model, X) -> tuple[np.ndarray, float]:
 
 def describe(model, base: float) -> dict:
     """What the metadata says about the `contributions` output."""
-    kinds = {type(_steps(p)["model"]).__name__ for p in _pipelines(model)}
-    method = "linear" if kinds == {"LogisticRegression"} else "path (Saabas)"
-    if len(kinds) > 1 or ("LogisticRegression" in kinds and len(_pipelines(model)) > 1):
-        method = "path (Saabas) and linear"
+    linear = {type(_steps(p)["model"]).__name__ == "LogisticRegression" for p in _pipelines(model)}
+    method = {frozenset({True}): "linear", frozenset({False}): "path (Saabas)"}.get(
+        frozenset(linear), "path (Saabas) and linear"
+    )
     return {
         "output": CONTRIBUTIONS,
         "method": method,
