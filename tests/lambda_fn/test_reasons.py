@@ -172,3 +172,21 @@ def test_an_ensemble_answers_with_its_residual(tmp_path):
         )
         assert total == pytest.approx(logit(pred["probability"]), abs=1e-4)
     assert any(abs(p["explanation_residual"]) > 1e-3 for p in outcome.body["predictions"])
+
+
+def test_a_large_batch_on_several_threads_gets_each_rows_own_contributions(model_path):
+    """The explain flag goes whole to every slice of rows; each row's reasons
+    are those it gets scored alone."""
+    import numpy as np
+
+    from lambda_fn import reasons
+    from tests.lambda_fn.test_model import _random_columns
+
+    model = Model.from_bytes(model_path.read_bytes(), threads=3)
+    columns = _random_columns(model.schema, 1500)
+    probability, label, contributions = reasons.score(model, columns)
+    alone = Model.from_bytes(model_path.read_bytes(), threads=1)
+    p1, l1, c1 = reasons.score(alone, columns)
+    assert contributions.shape == (1500, len(reasons.explanation(model).names))
+    assert np.array_equal(probability, p1) and np.array_equal(label, l1)
+    assert np.array_equal(contributions, c1)
