@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from contract.schema import NUMERIC
-from train import leaderboard
+from train import explain, leaderboard
 from train.report import card, figures, run_files, stats
 from train.report.render import Document
 
@@ -115,6 +115,7 @@ def write(out: Path, dataset, result, config, command: list[str], info: dict) ->
     curves_section(doc, result.calibration_report, by_name)
     doc.section("Feature importance")
     doc.figure(by_name.get("importance"))
+    explain.section(doc, model, result.X_test, parts["importance"])
     doc.section("Model card")
     doc.table(
         ["", ""],
