@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 
+from contract import explain_schema
 from contract.cells import MISSING_CATEGORY
 from contract.kinds import PARSED_KINDS
 from contract.schema import CATEGORICAL, KINDS, Feature, Schema
@@ -329,6 +330,13 @@ def build(
     (`model_version`, `threshold`, provenance) and the function's limits."""
     version = metadata["model_version"]
     threshold = float(metadata["threshold"])
+    schemas = {
+        **_request_schemas(schema, max_records, max_body_bytes),
+        **_answer_schemas(schema, threshold, version),
+    }
+    explain_schema.add_to_openapi(
+        metadata, schemas["PredictRequest"], schemas["Prediction"], schemas["PredictResponse"]
+    )
     return {
         "openapi": OPENAPI_VERSION,
         "info": _info(schema, metadata, threshold, version),
@@ -346,8 +354,7 @@ def build(
         "paths": _paths(max_records, max_body_bytes),
         "components": {
             "schemas": {
-                **_request_schemas(schema, max_records, max_body_bytes),
-                **_answer_schemas(schema, threshold, version),
+                **schemas,
                 "Error": _error_schema(),
                 **_description_schemas(),
             },

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from contract.schema import NUMERIC
-from train import column_kinds, leaderboard, metrics
+from train import column_kinds, explain, leaderboard, metrics
 from train.report import card, figures, run_files, search_figures, stats
 from train.report.render import Document
 
@@ -116,6 +116,7 @@ def write(out: Path, dataset, result, config, command: list[str], info: dict) ->
     curves_section(doc, result.calibration_report, by_name)
     doc.section("Feature importance")
     doc.figure(by_name.get("importance"))
+    explain.section(doc, model, result.X_test, parts["importance"])
     doc.section("Model card")
     doc.table(
         ["", ""],
