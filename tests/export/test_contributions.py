@@ -20,14 +20,8 @@ from lambda_fn.reasons import CONTRIBUTIONS, EXPLAIN_INPUT, LOGIT_CLIP
 from tests.conftest import make_frame
 from train.evaluate import EPS, PlattCalibration
 from train.features import DerivedSpec
-from train.search import (
-    Member,
-    TrainedModel,
-    WeightedAverage,
-    build_pipeline,
-    fit_params,
-    train_schema,
-)
+from train.search.fitting import build_pipeline, fit_params, train_schema
+from train.trained import Member, TrainedModel, WeightedAverage
 
 DERIVED = DerivedSpec(sums=(("age_calls", ("age", "calls")),), missing=(("age is missing", "age"),))
 SMALL = {

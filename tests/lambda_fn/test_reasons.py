@@ -145,7 +145,7 @@ def test_an_ensemble_answers_with_its_residual(tmp_path):
     """A real ensemble graph (XGBoost + logistic regression) served by the API."""
     from export import contributions, graph
     from tests.export.test_contributions import fit, make_data
-    from train.search import Member, TrainedModel, WeightedAverage
+    from train.trained import Member, TrainedModel, WeightedAverage
 
     data = make_data(tmp_path)
     members = [

@@ -8,7 +8,8 @@ import numpy as np
 from tests.export.test_contributions import DERIVED, data, fit  # noqa: F401
 from train import explain
 from train.report.render import Document
-from train.search import TrainedModel, build_pipeline
+from train.search import build_pipeline
+from train.trained import TrainedModel
 
 
 def test_reasons_section_ranks_columns_and_shows_three_customers(data):  # noqa: F811
