@@ -4,7 +4,7 @@ A thin router. API Gateway events (REST v1, HTTP v2, Function URLs) are read
 by gateway.py and answered by the routes in api.py, S3 ObjectCreated events to the batch package, and SQS messages
 carrying S3 notifications (how the deployed stack delivers them) through
 delivery.py to the batch package, one message at a time, and the scoring
-state machine's tasks (large files) to batch/chunked.py. Anything else
+state machine's tasks (large files) to batch/chunked/. Anything else
 (events.py decides) is rejected with a logged, named error,
 events.UnsupportedEvent. The model is loaded once per container, at init,
 from MODEL_PATH (default: the file baked into the image) or MODEL_S3_URI.

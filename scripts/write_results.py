@@ -35,7 +35,7 @@ REFERENCE_TELECOM = """\
 | k-NN | 0.89 | 0.72 |"""
 
 
-# The bars #15 set for the default search (`--budget 120`, 2 cores); None: no bar.
+# The quality bars for the default search (`--budget 120`, 2 cores); None: no bar.
 BARS = {
     "marketing": [("roc_auc", 0.81), ("pr_auc", 0.36), ("f1", 0.42)],
     "telecom": [("roc_auc", 0.92), ("pr_auc", None), ("f1", 0.84)],

@@ -85,7 +85,7 @@ def test_a_file_is_named_by_what_it_is(tmp_path, make, what):
     "head",
     [
         CSV,
-        b"age,job\n41,nul\x00byte\n",  # issue #27: one stray NUL in a tiny file
+        b"age,job\n41,nul\x00byte\n",  # one stray NUL in a tiny file
         b"age,job\n41,nul\x00\x00\n",  # two
         b"age,job\n" + b"41,admin\n" * 30 + b"42,nul\x00byte\n" + b"43,admin\n" * 30,
         b"age,job\n" + b"41,a\x00\x00b\x01\n" * 3 + b"41,admin\n" * 100,  # a few bad rows

@@ -213,7 +213,7 @@ def test_the_s3_test_event_is_acknowledged(app, aws):
 
 
 def test_a_record_without_a_queue_arn_is_rejected_for_its_body_not_a_key_error(app):
-    # Issue #27: this ended in KeyError: 'eventSourceARN' inside BatchProcessingError.
+    # This used to end in KeyError: 'eventSourceARN' inside BatchProcessingError.
     event = {"Records": [{"eventSource": "aws:sqs", "messageId": "1", "body": "x"}]}
     with pytest.raises(BatchProcessingError) as raised:
         app.handler(event, None)
@@ -222,7 +222,7 @@ def test_a_record_without_a_queue_arn_is_rejected_for_its_body_not_a_key_error(a
 
 
 def test_a_record_without_a_body_is_rejected_as_having_none(app, caplog):
-    # Issue #27: this ended in KeyError: 'body'; now that message alone fails, by name.
+    # This used to end in KeyError: 'body'; now that message alone fails, by name.
     ok = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": BUCKET}
     event = {
         "Records": [

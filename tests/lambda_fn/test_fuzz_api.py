@@ -224,7 +224,7 @@ def test_a_number_too_large_for_any_float_names_its_field(app, make_event, liter
 @pytest.mark.parametrize(
     ("literal", "value"),
     [
-        ("1." + "0" * 399, 1.0),  # 401 characters (issue #27): the value decides, not the length
+        ("1." + "0" * 399, 1.0),  # 401 characters: the value decides, not the length
         ("1." + "0" * 100_000, 1.0),
         ("0." + "0" * 5000 + "1e5000", 0.1),
         ("-" + "0." + "9" * 3000, -1.0),

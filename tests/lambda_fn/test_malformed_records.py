@@ -1,4 +1,4 @@
-"""SQS and S3 records with fields removed or retyped (issue #27): whatever
+"""SQS and S3 records with fields removed or retyped: whatever
 arrives ends as a route, a named rejection (UnsupportedEvent, RejectedMessage)
 or a named file failure, never a KeyError, TypeError or AttributeError.
 

@@ -216,7 +216,7 @@ def test_every_chunk_function_read_of_a_missing_key_is_a_404_under_its_policy(ap
 
 
 def test_the_judge_sees_the_403_under_a_listing_limited_by_prefix():
-    """The policies before issue #27: s3:ListBucket only with an s3:prefix condition."""
+    """The earlier policies: s3:ListBucket only with an s3:prefix condition."""
     conditional = [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"},
         {

@@ -114,7 +114,7 @@ def _with_job(n: int, bad_row: int, job: str) -> str:
 
 
 def test_a_stray_nul_costs_its_row_named_by_column_not_the_file(s3, model):
-    # Issue #27: a header, 30 good rows, one whose job is nul\x00byte, 30 good rows.
+    # A header, 30 good rows, one whose job is nul\x00byte, 30 good rows.
     body = _with_job(61, 30, "nul\x00byte").encode()
     assert body.count(b"\x00") == 1
     result = score(s3, model, "incoming/nul.csv", body)
@@ -143,7 +143,7 @@ def test_a_nul_in_a_feature_column_names_that_column(s3, model, quoted):
 @pytest.mark.parametrize(
     ("age", "reason"),
     [
-        ("1." + "0" * 399, None),  # issue #27's literal: 1.0, scored
+        ("1." + "0" * 399, None),  # 401 characters whose value is 1.0: scored
         ("-0." + "9" * 6000, None),  # -1.0
         ("1e999", "number is out of float32 range"),
         ("9" * 5000, "number is out of float32 range"),  # past int()'s 4,300 digits
