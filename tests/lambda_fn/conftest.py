@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import json
 import os
@@ -125,3 +126,19 @@ def make_event(request):
 def call(app, event):
     response = app.handler(event, None)
     return response["statusCode"], json.loads(response["body"])
+
+
+@contextlib.contextmanager
+def bucket_for(app, bucket: str):
+    """A moto S3 bucket that the function's S3 client writes to, for one test."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=bucket)
+        app._s3_client = client
+        try:
+            yield client
+        finally:
+            app._s3_client = None

@@ -5,27 +5,22 @@ import gzip
 import io
 import json
 
-import boto3
 import numpy as np
 import pytest
-from moto import mock_aws
 
 from lambda_fn import batch
 from lambda_fn.batch import csv_reader
 from lambda_fn.config import Config
 from tests.conftest import make_frame
+from tests.lambda_fn.conftest import bucket_for
 
 BUCKET = "scoring"
 
 
 @pytest.fixture
 def s3(app):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        app._s3_client = client
+    with bucket_for(app, BUCKET) as client:
         yield client
-        app._s3_client = None
 
 
 def s3_event(*keys, bucket=BUCKET):

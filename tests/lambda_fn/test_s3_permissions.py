@@ -23,11 +23,10 @@ import dataclasses
 import fnmatch
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambda_fn.config import Config
+from tests.lambda_fn.conftest import bucket_for
 from tests.lambda_fn.test_batch import features_csv
 from tests.test_infra import _template
 
@@ -136,12 +135,8 @@ def judge(statements: list[dict], calls: list[dict]) -> list[str]:
 
 @pytest.fixture
 def s3(app):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        app._s3_client = client
+    with bucket_for(app, BUCKET) as client:
         yield client
-        app._s3_client = None
 
 
 def _sqs_event(key: str) -> dict:

@@ -4,11 +4,10 @@ reason that says what they are, not as missing columns or undecodable text."""
 import gzip
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tests.conftest import make_frame
+from tests.lambda_fn.conftest import bucket_for
 from tests.train.test_data_formats import xlsx_bytes
 
 BUCKET = "sniffing"
@@ -16,12 +15,8 @@ BUCKET = "sniffing"
 
 @pytest.fixture
 def s3(app):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        app._s3_client = client
+    with bucket_for(app, BUCKET) as client:
         yield client
-        app._s3_client = None
 
 
 def features_csv(n):
