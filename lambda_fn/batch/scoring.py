@@ -182,14 +182,7 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
         probability, label = model.predict(values_of)
         tally.score_seconds += time.perf_counter() - t
         t = time.perf_counter()
-        names = [f",{_csv_cell(name)}\n" for name in model.labels]
-        text = "".join(
-            [
-                f"{raw},{p:.7g}{names[k]}"
-                for raw, p, k in zip(raws, probability.tolist(), label.tolist(), strict=True)
-            ]
-        )
-        out.scored.write(text.encode("utf-8"))
+        out.scored.write(scored_rows(raws, probability, label, model.labels))
         tally.write_seconds += time.perf_counter() - t
     tally.rows_scored += len(raws)
     tally.rows_rejected += len(chunk.lines) + len(chunk.rejected) - len(raws)
@@ -224,11 +217,11 @@ def without_nul_rows(chunk: Chunk, columns: Columns) -> Chunk:
 
 def categories(cells: list[str]) -> list[str]:
     """read_category for a column, decided once per distinct value (a column
-    holds few) and then looked up."""
+    holds few) and then looked up. Every cell of a value becomes the one str
+    object of that value: onnxruntime reads a column of a few objects about
+    a third faster than one of as many copies as rows (fewer cache misses)."""
     mapping = {value: read_category(value) for value in set(cells)}
-    if all(key == value for key, value in mapping.items()):
-        return cells
-    return [mapping[c] for c in cells]
+    return list(map(mapping.__getitem__, cells))
 
 
 def numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
@@ -259,6 +252,22 @@ def _parsed(cells: list[str]) -> np.ndarray | None:
             return np.array(cells, dtype=np.float64).astype(np.float32)
     except (ValueError, OverflowError):
         return None
+
+
+# f"{p:.7g}" (a float's own format, as str.format calls it), with the comma before it.
+_PROBABILITY_CELL = ",{:.7g}".format
+
+
+def scored_rows(raws: list[str], probability: np.ndarray, label: np.ndarray, labels) -> bytes:
+    """Each row's text as it came, then its probability (7 significant
+    digits) and label, as UTF-8 lines: the three pieces of every row are
+    interleaved in one list and joined once, with no per-row Python code."""
+    names = [f",{_csv_cell(name)}\n" for name in labels]
+    pieces = [""] * (3 * len(raws))
+    pieces[0::3] = raws
+    pieces[1::3] = map(_PROBABILITY_CELL, probability.tolist())
+    pieces[2::3] = map(names.__getitem__, label.tolist())
+    return "".join(pieces).encode("utf-8")
 
 
 def _csv_cell(value: str) -> str:
