@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from lambda_fn import batch
+from lambda_fn.batch import inference
 from lambda_fn.config import Config
 from tests.lambda_fn.batch.conftest import BUCKET
 
@@ -58,8 +59,12 @@ SCORED_SHA256 = "e51d6e19c3af1b43931a7c3a752f4f30f61df12a69540bafe06964c8be358f3
 ERRORS_SHA256 = "a43d140d80c316c8d1a06708e25e513a5505fe86fdd23e079f4531b5f8a76e85"
 
 
-@pytest.mark.parametrize("chunk_rows", [7, 1000, 100_000])
-def test_outputs_are_the_recorded_bytes(s3, model, chunk_rows):
+@pytest.mark.parametrize(
+    ("chunk_rows", "batch_rows"), [(7, None), (1000, None), (100_000, None), (100_000, 37)]
+)
+def test_outputs_are_the_recorded_bytes(s3, model, monkeypatch, chunk_rows, batch_rows):
+    if batch_rows is not None:  # chunks cut into many onnxruntime batches
+        monkeypatch.setattr(inference, "BATCH_ROWS", batch_rows)
     s3.put_object(Bucket=BUCKET, Key="incoming/fixed.csv", Body=fixed_file())
     summary = batch.score_object(
         s3, BUCKET, "incoming/fixed.csv", model, Config(chunk_rows=chunk_rows)
