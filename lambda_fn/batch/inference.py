@@ -20,14 +20,15 @@ from lambda_fn.model import Model
 BATCH_ROWS = 2048
 
 
-def predict(model: Model, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """model.predict on BATCH_ROWS rows per thread at a time, joined in row order."""
+def predict(model: Model, columns: dict[str, np.ndarray], *args) -> tuple[np.ndarray, ...]:
+    """model.predict(columns, *args) on BATCH_ROWS rows per thread at a time;
+    each of its outputs joined in row order."""
     rows = len(next(iter(columns.values())))
     step = BATCH_ROWS * max(1, model.threads)
     if rows <= step:
-        return model.predict(columns)
+        return tuple(model.predict(columns, *args))
     parts = [
-        model.predict({name: values[i : i + step] for name, values in columns.items()})
+        model.predict({name: values[i : i + step] for name, values in columns.items()}, *args)
         for i in range(0, rows, step)
     ]
-    return np.concatenate([p for p, _ in parts]), np.concatenate([k for _, k in parts])
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(len(parts[0])))

@@ -263,15 +263,22 @@ def _parsed(cells: list[str]) -> np.ndarray | None:
 _PROBABILITY_CELL = ",{:.7g}".format
 
 
-def scored_rows(raws: list[str], probability: np.ndarray, label: np.ndarray, labels) -> bytes:
+def scored_rows(
+    raws: list[str], probability: np.ndarray, label: np.ndarray, labels, tails=None
+) -> bytes:
     """Each row's text as it came, then its probability (7 significant
-    digits) and label, as UTF-8 lines: the three pieces of every row are
-    interleaved in one list and joined once, with no per-row Python code."""
-    names = [f",{_csv_cell(name)}\n" for name in labels]
-    pieces = [""] * (3 * len(raws))
-    pieces[0::3] = raws
-    pieces[1::3] = map(_PROBABILITY_CELL, probability.tolist())
-    pieces[2::3] = map(names.__getitem__, label.tolist())
+    digits) and label, and its tail (more cells, then the line end) when
+    `tails` is given, as UTF-8 lines: every row's pieces are interleaved in
+    one list and joined once, with no per-row Python code."""
+    end = "\n" if tails is None else ""
+    names = [f",{_csv_cell(name)}{end}" for name in labels]
+    width = 3 if tails is None else 4
+    pieces = [""] * (width * len(raws))
+    pieces[0::width] = raws
+    pieces[1::width] = map(_PROBABILITY_CELL, probability.tolist())
+    pieces[2::width] = map(names.__getitem__, label.tolist())
+    if tails is not None:
+        pieces[3::width] = tails
     return "".join(pieces).encode("utf-8")
 
 

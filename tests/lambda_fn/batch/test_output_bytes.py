@@ -15,6 +15,7 @@ import pytest
 
 from lambda_fn import batch
 from lambda_fn.batch import inference
+from lambda_fn.batch.scoring import scored_rows
 from lambda_fn.config import Config
 from tests.lambda_fn.batch.conftest import BUCKET
 
@@ -75,3 +76,19 @@ def test_outputs_are_the_recorded_bytes(s3, model, monkeypatch, chunk_rows, batc
     assert (summary["rows_in"], summary["rows_rejected"]) == (3045, 31)
     assert hashlib.sha256(scored).hexdigest() == SCORED_SHA256
     assert hashlib.sha256(errors).hexdigest() == ERRORS_SHA256
+
+
+@pytest.mark.parametrize("tails", [None, [",a,1\n", ",b,2\n", ",c,3\n", ",,\n"]])
+def test_scored_rows_are_the_rows_formatted_one_by_one(tails):
+    """The interleaved writer against the plain per-row f-string it replaced."""
+    raws = ["x,1", "y,2", "=z,3", "w,4"]
+    probability = np.array([0.123456789, 1e-9, 1.0, 0.5], dtype=np.float32)
+    label = np.array([0, 0, 1, 1])
+    labels = ("no", 'yes, "really"')
+    names = ["no", '"yes, ""really"""']
+    ends = tails or ["\n"] * len(raws)
+    expected = "".join(
+        f"{r},{p:.7g},{names[k]}{e}"
+        for r, p, k, e in zip(raws, probability.tolist(), label.tolist(), ends, strict=True)
+    )
+    assert scored_rows(raws, probability, label, labels, tails) == expected.encode()
