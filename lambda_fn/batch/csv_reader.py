@@ -156,7 +156,7 @@ class Records:
             text = b"".join(batch).decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if text is None or '"' in text or text.count("\r") != text.count("\r\n"):
+        if text is None or '"' in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
             return self._line_by_line(batch, width)
         start = self.line_num
         self.line_num += len(batch)
