@@ -73,11 +73,18 @@ def _layout(prep) -> list[tuple[str, float | None]]:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+    from train.encoding import TARGET, LookupEncoder
+
     out: list[tuple[str, float | None]] = []
     for name, trans, cols in prep.transformers_:
         if trans == "drop" or (name == "remainder" and trans == "drop"):
             continue
         cols = list(cols)
+        if isinstance(trans, LookupEncoder):  # one float column per categorical column
+            # A target encoding's natural centre is the training rate; a
+            # frequency has none recorded, so a linear model over it is not explained.
+            out.append((cols[0], trans.default_ if trans.method == TARGET else None))
+            continue
         if isinstance(trans, OneHotEncoder):
             for i, col in enumerate(cols):
                 levels = len(trans.categories_[i])

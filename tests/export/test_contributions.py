@@ -312,3 +312,24 @@ def test_a_learner_without_paths_exports_without_contributions(data):
     entry = C.metadata_for(proto, model)
     assert entry == {"explanation_unavailable": f"GaussianNB: only {EXPLAINED} are explained"}
     assert [o.name for o in proto.graph.output] == ["probability", "label"]
+
+
+@pytest.mark.parametrize("learner", ["xgboost", "logreg"])
+def test_a_target_encoded_column_is_explained_as_its_raw_column(data, learner):
+    """A many-valued categorical turned into one looked-up number
+    (train/encoding.py) is one reason, named as the column the caller sent."""
+    from dataclasses import replace
+
+    from train.encoding import TARGET
+
+    schema, X, y, X_test = data
+    features = tuple(
+        replace(f, encoding=TARGET) if f.name == "region" else f for f in schema.features
+    )
+    encoded_data = (replace(schema, features=features), X, y, X_test)
+    model = fit(encoded_data, learner)
+    assert any("lookup" in name for name, _, _ in dict(model.pipeline.steps)["prep"].transformers_)
+    p, c, meta = explained(model, X_test)
+    assert "region" in columns(meta) and c.shape[1] == len(columns(meta))
+    assert_additive(p, c, meta["base"])
+    assert np.abs(c[:, columns(meta).index("region")]).max() > 0
