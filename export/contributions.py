@@ -46,6 +46,8 @@ def _derived_inputs(derive) -> dict[str, list[str]]:
     out.update({n: [c] for n, c, _ in getattr(derive, "sentinels", ())})
     for n, month, day, _ in getattr(derive, "dates", ()):
         out[n] = [month] + ([day] if day else [])
+    for n, op, column, other in getattr(derive, "calendar", ()):  # train/dates.py
+        out[n] = [column] + ([other] if op == "diff" else [])
     return out
 
 

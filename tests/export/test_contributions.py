@@ -333,3 +333,36 @@ def test_a_target_encoded_column_is_explained_as_its_raw_column(data, learner):
     assert "region" in columns(meta) and c.shape[1] == len(columns(meta))
     assert_additive(p, c, meta["base"])
     assert np.abs(c[:, columns(meta).index("region")]).max() > 0
+
+
+@pytest.mark.parametrize("learner", ["xgboost", "logreg"])
+def test_calendar_features_are_reasons_that_name_their_date_columns(tmp_path, learner):
+    """A date's month and the days between two dates (train/dates.py) stand as
+    their own reasons, each listing the raw date columns it is computed from."""
+    from tests.messy import write_messy
+    from train.column_kinds import date_columns
+    from train.data import load_dataset
+    from train.dates import candidates
+
+    ds = load_dataset(str(write_messy(tmp_path / "messy.csv", rows=600)), "churned")
+    schema = train_schema(ds.schema, ds.X)
+    calendar = candidates(ds.X, date_columns(schema), set(schema.names))
+    assert any(op == "diff" for _, op, _, _ in calendar)
+    pipe = build_pipeline(
+        schema,
+        learner,
+        "none",
+        0,
+        7.0,
+        params=SMALL[learner],
+        derived=DerivedSpec(calendar=calendar),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(ds.X, ds.y)
+    model = TrainedModel(pipe, learner, "none", 0.5, None, schema)
+    p, c, meta = explained(model, ds.X.iloc[:200])
+    assert_additive(p, c, meta["base"])
+    inputs = {f["name"]: f.get("inputs") for f in meta["features"]}
+    for name, op, column, other in calendar:
+        assert inputs[name] == ([column, other] if op == "diff" else [column])
