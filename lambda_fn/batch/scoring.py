@@ -190,9 +190,7 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
             probability, label = inference.predict(model, values_of)
         tally.score_seconds += time.perf_counter() - t
         t = time.perf_counter()
-        tails = (
-            reasons.cells(model, contributions, out.explain, _csv_cell) if out.explain else None
-        )
+        tails = reasons.cells(model, contributions, out.explain, _csv_cell) if out.explain else None
         out.scored.write(scored_rows(raws, probability, label, model.labels, tails))
         tally.write_seconds += time.perf_counter() - t
     tally.rows_scored += len(raws)
