@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 
 from train.data import Dataset
 from train.features import DerivedSpec, discover
-from train.search import cv, refit, selection
+from train.search import cv, refit, schedule, selection
 from train.search.candidate import CandidateResult
 from train.search.ensemble import caruana, ensemble_document, ensemble_wins
 from train.search.fitting import train_schema
@@ -43,6 +43,11 @@ class SearchResult:
     derived: DerivedSpec = field(default_factory=DerivedSpec)  # discovered candidates
     search_seconds: float = 0.0
     ensemble_candidate: CandidateResult | None = None  # considered, won or not
+    # Pairs scored only on smaller samples than the winner's (leaderboard rows after the rest).
+    lower_rungs: list[CandidateResult] = field(default_factory=list)
+    rungs: list[int] = field(default_factory=list)  # rows of each search sample
+    refit_predicted_seconds: float = float("nan")
+    refit_seconds: float = float("nan")
 
 
 def onnx_cost(model, X) -> tuple[float, float, float]:
@@ -87,11 +92,12 @@ def _split(dataset: Dataset, config) -> _Split:
     return _Split(X_train, X_test, y_train, y_test, schema, ratio, derived_auto)
 
 
-def _choose(trials, s: _Split, config, progress, cost):
-    """(leaderboard candidates, single best, ensemble or None, winner, selection)."""
+def _choose(trials, s: _Split, config, progress, cost, y):
+    """(leaderboard candidates, single best, ensemble or None, winner, selection),
+    from `trials` scored on the same rows (whose target is `y`)."""
     board = pair_bests(trials, config.metric)
     single_best = selection.select(board, config.metric)
-    ens = caruana(s.y_train, trials, config) if config.ensemble else None
+    ens = caruana(y, trials, config) if config.ensemble else None
     ens_chosen = ensemble_wins(ens, single_best, config.metric)
     costed = board + ([ens] if ens is not None else [])
     if config.measure_cost:
@@ -109,15 +115,25 @@ def run_search(
     makes a progress bar."""
     s = _split(dataset, config)
     progress = Progress(progress_factory, config, time.perf_counter())
-    trials, search_seconds = run_trials(
+    trials, search_seconds, ladder = run_trials(
         s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
     )
-    board, single_best, ens, winner, info = _choose(trials, s, config, progress, cost)
+    # Scores are compared only on the same rows: the largest sample with a result.
+    final = ladder.rung(ladder.final_rows(trials))
+    compared = [t for t in trials if t.rows == final.rows]
+    board, single_best, ens, winner, info = _choose(compared, s, config, progress, cost, final.y)
+    predicted = schedule.refit_seconds(winner, len(s.y_train), config.folds)
+    progress.note(
+        f"refit: {winner.name if winner.members else f'{winner.learner}/{winner.strategy}'} on "
+        f"{len(s.y_train):,} rows, about {predicted:.0f} s (predicted)"
+    )
+    refit_started = time.perf_counter()
     pipeline, members = refit.refit_winner(
         winner, s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
     )
+    refit_seconds = time.perf_counter() - refit_started
     progress.close()
-    calibration, threshold, calibration_report = refit.calibrate(winner, s.y_train, config)
+    calibration, threshold, calibration_report = refit.calibrate(winner, final.y, config)
     model = TrainedModel(
         pipeline, winner.learner, winner.strategy, threshold, calibration, s.schema, members
     )
@@ -142,4 +158,21 @@ def run_search(
         derived=s.derived_auto,
         search_seconds=search_seconds,
         ensemble_candidate=ens,
+        lower_rungs=lower_rungs(trials, final.rows, config.metric),
+        rungs=ladder.sizes,
+        refit_predicted_seconds=predicted,
+        refit_seconds=refit_seconds,
     )
+
+
+def lower_rungs(trials, final_rows: int, metric: str) -> list[CandidateResult]:
+    """The best trial of each pair that never reached `final_rows`, from the
+    largest sample it was scored on."""
+    out: list[CandidateResult] = []
+    seen = {(t.learner, t.strategy) for t in trials if t.rows == final_rows}
+    for rows in sorted({t.rows for t in trials if t.rows < final_rows}, reverse=True):
+        for c in pair_bests([t for t in trials if t.rows == rows], metric):
+            if c.state == "complete" and (c.learner, c.strategy) not in seen:
+                out.append(c)
+                seen.add((c.learner, c.strategy))
+    return out
