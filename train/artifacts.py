@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -195,6 +196,13 @@ def write_run(
             "strategies_searched": config.strategies,
             "budget_seconds": None if config.trials is not None else config.budget,
             "trials_requested": config.trials,
+            "study": None
+            if config.storage is None
+            else {
+                "storage": re.sub(r"//[^/@]*@", "//", config.storage),  # no credentials
+                "name": config.study,
+                "trial": result.winner.trial,
+            },
             "search_rows": result.rungs,  # each sample's rows; one entry: all rows
             "refit": {
                 "rows": result.n_train,

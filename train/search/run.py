@@ -108,14 +108,19 @@ def _choose(trials, s: _Split, config, progress, cost, y):
 
 
 def run_search(
-    dataset: Dataset, config, progress_factory=None, cost: selection.CostFunction | None = None
+    dataset: Dataset,
+    config,
+    progress_factory=None,
+    cost: selection.CostFunction | None = None,
+    trials_fn=run_trials,
 ) -> SearchResult:
     """The whole search on `dataset`. `cost(model, rows)` prices a candidate
     (default: export's onnxruntime measurement); `progress_factory(total)`
-    makes a progress bar."""
+    makes a progress bar; `trials_fn` runs the trials (train.search.shared's
+    finalize reruns a shared study's best instead)."""
     s = _split(dataset, config)
     progress = Progress(progress_factory, config, time.perf_counter())
-    trials, search_seconds, ladder = run_trials(
+    trials, search_seconds, ladder = trials_fn(
         s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
     )
     # Scores are compared only on the same rows: the largest sample with a result.

@@ -98,7 +98,9 @@ class Ladder:
             if rows >= len(self.y):
                 X, y, index = self.X, self.y, None
             else:
-                index = stratified_rows(self.y, rows, self.config.seed + len(self._rungs))
+                # Seeded by the rung, not by the order of use: every worker of a
+                # shared study, and --finalize, draws the same sample.
+                index = stratified_rows(self.y, rows, self.config.seed + self.sizes.index(rows))
                 X, y = self.X.iloc[index].reset_index(drop=True), self.y[index]
             self._rungs[rows] = Rung(rows, index, X, y, self.cv_splits(X, y, self.config))
         return self._rungs[rows]
