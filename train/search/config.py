@@ -41,7 +41,7 @@ class SearchConfig:
     # Training splits above this many rows are searched on row samples (rungs),
     # the first of first_rung rows; the winner is refit on all (train.search.schedule).
     sample_above: int = 120_000
-    first_rung: int = 40_000
+    first_rung: int = 10_000
     storage: str | None = None  # Optuna storage shared by several processes (--storage)
     study: str | None = None  # the study's name in it (--study)
 
