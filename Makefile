@@ -21,7 +21,7 @@ PORT   ?= 8000
 ARCH   ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels python-wheels serve contract-test invoke build deploy validate test lint demo results bench bench-quality xgboost-settings clean
+.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels python-wheels serve contract-test invoke build deploy validate test lint demo results bench bench-quality xgboost-settings messy clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -156,6 +156,9 @@ bench-quality: setup data $(FLAML_STAMP) ## the search and FLAML (own venv) at t
 xgboost-settings: setup data ## CV of five XGBoost settings with their serving cost -> docs/xgboost-settings.md (about a minute)
 	$(PY) scripts/xgboost_settings.py --data $(DATA_DIR)/marketing_data.csv --target y --positive yes \
 	    --markdown docs/xgboost-settings.md
+
+messy: setup ## python -m train --budget 60 on a generated messy CRM table vs LightGBM on hand-parsed columns (about 3 minutes)
+	$(PY) scripts/messy_compare.py --budget 60 --out runs/messy
 
 clean: ## remove run folders and caches (keeps .venv)
 	rm -rf artifacts runs infra/.aws-sam .pytest_cache .ruff_cache

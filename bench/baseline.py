@@ -31,15 +31,20 @@ def dtypes(schema) -> dict[str, str]:
 
 
 def typed(frame, schema):
-    """The frame as the pipeline was trained on it: float32 numbers, and
+    """The frame as the pipeline was trained on it: float32 numbers, dates,
+    booleans and numbers written as text parsed as training parsed them, and
     categories as text with missing as the empty string."""
+    from contract.feeds import typed_column
+    from contract.kinds import PARSED_KINDS
+
     for f in schema.features:
         column = frame[f.name]
-        frame[f.name] = (
-            column.astype("float32", copy=False)
-            if f.kind == NUMERIC
-            else column.fillna("").astype(object)
-        )
+        if f.kind in PARSED_KINDS:
+            frame[f.name] = typed_column(f, column)
+        elif f.kind == NUMERIC:
+            frame[f.name] = column.astype("float32", copy=False)
+        else:
+            frame[f.name] = column.fillna("").astype(object)
     return frame
 
 

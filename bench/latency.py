@@ -4,6 +4,7 @@ onnxruntime run."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from bench.timing import ROUNDS, timed
 
 PATHS = {
     "handler": "`lambda_fn.app.handler`: event JSON in, response JSON out",
+    "handler_explain3": 'the same, with `"explain": 3` (top 3 reasons)',
     "pandas_pipeline": "pandas DataFrame from the JSON + pipeline `predict_proba` + `json.dumps`",
     "keras_direct": "the Keras network called directly, `model(x)`, on the encoded row",
     "onnxruntime_run": "bare onnxruntime `run` of the prebuilt row, one thread",
@@ -59,6 +61,12 @@ def single_record(run: Path, data: Path, n: int) -> dict:
     record = first_record(data, model.schema)
     event = api_event(record)
     result = {"handler": timed(lambda: app.handler(event, None), n)}
+    if "explanation" in model.metadata:  # the same record with its top 3 reasons
+        explained = {**event, "body": json.dumps({"records": [record], "explain": 3})}
+        result["handler_explain3"] = timed(lambda: app.handler(explained, None), n)
+        result["explain_cost_ratio"] = (
+            result["handler_explain3"]["p50_us"] / result["handler"]["p50_us"]
+        )
     trained = baseline.load(run)
     result["pandas_pipeline"] = timed(
         lambda: baseline.answer(trained, event["body"]), max(100, n // 10), warmup=10
@@ -126,6 +134,11 @@ def markdown(figures: dict) -> list[str]:
                     f"| {label} | {r[key]['p50_us']:.0f} | {r[key]['p99_us']:.0f} | {spread} |"
                 )
         lines += ["", f"Handler vs pandas path: {r['speedup_vs_pandas']:.0f}× faster at p50.", ""]
+        if "explain_cost_ratio" in r:
+            lines += [
+                f'`"explain": 3` costs {r["explain_cost_ratio"]:.2f}× a plain call (p50).',
+                "",
+            ]
     return [
         *lines,
         "Where the handler's time goes (cProfile, quick-preset winner, own time):",

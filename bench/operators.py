@@ -14,8 +14,9 @@ from bench.inputs import make_big_csv
 
 def _feeds(csv_path: Path, schema, limit: int) -> dict:
     """The file's first `limit` rows as the graph's inputs, each cell read as serving reads it."""
-    from contract.cells import cell_number, read_category
-    from contract.feeds import from_frame
+    from contract.cells import MISSING_TOKENS, cell_number, read_category
+    from contract.feeds import column_feed, typed_column
+    from contract.kinds import PARSED_KINDS
     from contract.schema import NUMERIC
 
     columns = {f.name: [] for f in schema.features}
@@ -23,12 +24,19 @@ def _feeds(csv_path: Path, schema, limit: int) -> dict:
         for row in itertools.islice(csv.DictReader(fh), limit):
             for f in schema.features:
                 cell = row[f.name]
-                if f.kind == NUMERIC:
+                if f.kind in PARSED_KINDS:  # parsed by typed_column, as serving parses them
+                    columns[f.name].append(None if cell.strip() in MISSING_TOKENS else cell)
+                elif f.kind == NUMERIC:
                     number = cell_number(cell)
                     columns[f.name].append(float("nan") if number is None else number)
                 else:
                     columns[f.name].append(read_category(cell))
-    return from_frame(columns, schema)
+    return {
+        f.name: typed_column(f, columns[f.name]).reshape(-1, 1)
+        if f.kind in PARSED_KINDS
+        else column_feed(f.input_kind, columns[f.name])
+        for f in schema.features
+    }
 
 
 def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> dict:

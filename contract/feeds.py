@@ -5,8 +5,12 @@ through its columns' ``to_numpy()``, so pandas is not imported here."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from contract.cells import MISSING_CATEGORY
+from contract.kinds import PARSED_KINDS, parse_json
 from contract.schema import NUMERIC, Schema
 
 
@@ -21,8 +25,32 @@ def column_feed(kind: str, values) -> np.ndarray:
 def from_frame(frame, schema: Schema) -> dict[str, np.ndarray]:
     """The graph's feeds for every schema feature of a DataFrame (or any
     mapping of column name -> array-like)."""
-    return {f.name: column_feed(f.kind, _values(frame[f.name])) for f in schema.features}
+    return {f.name: column_feed(f.input_kind, _values(frame[f.name])) for f in schema.features}
 
 
 def _values(column):
     return column.to_numpy() if hasattr(column, "to_numpy") else column
+
+
+def typed_column(feature, values) -> np.ndarray:
+    """Raw values of one column (JSON values or CSV text; None or NaN = missing)
+    as its graph input: a date, boolean or number written as text through its
+    contract parser (raises contract.kinds.BadValue), a number as float32, a
+    category as a string."""
+    values = list(_values(values))
+    missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in values]
+    if feature.kind in PARSED_KINDS:
+        return np.array(
+            [
+                math.nan if m else parse_json(feature.kind, feature.format, v)
+                for v, m in zip(values, missing, strict=True)
+            ],
+            dtype=np.float32,
+        )
+    if feature.input_kind == NUMERIC:
+        return np.array(
+            [math.nan if m else v for v, m in zip(values, missing, strict=True)], np.float32
+        )
+    return np.array(
+        [MISSING_CATEGORY if m else v for v, m in zip(values, missing, strict=True)], object
+    )

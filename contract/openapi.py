@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 import json
 
+from contract import explain_schema
 from contract.cells import MISSING_CATEGORY
-from contract.schema import CATEGORICAL, Feature, Schema
+from contract.kinds import PARSED_KINDS
+from contract.schema import CATEGORICAL, KINDS, Feature, Schema
 from contract.values import value_schema
 
 OPENAPI_VERSION = "3.1.0"
@@ -68,6 +70,8 @@ def _error_schema() -> dict:
 def _feature_schema(feature: Feature) -> dict:
     """values.value_schema plus what a reader needs to know."""
     schema = value_schema(feature)
+    if feature.kind in PARSED_KINDS:  # its description comes with it (contract/kinds.py)
+        return schema
     if feature.kind == CATEGORICAL:
         seen = [c for c in feature.categories if c != MISSING_CATEGORY]
         listed = ", ".join(json.dumps(c, ensure_ascii=False) for c in seen[:MAX_LISTED_CATEGORIES])
@@ -188,7 +192,8 @@ def _description_schemas() -> dict:
         "required": ["name", "kind", "missing_allowed"],
         "properties": {
             "name": {"type": "string"},
-            "kind": {"type": "string", "enum": ["numeric", "categorical"]},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "format": {"type": "string"},
             "missing_allowed": {"type": "boolean"},
             "categories": {"type": "array", "items": {"type": "string"}},
         },
@@ -325,6 +330,13 @@ def build(
     (`model_version`, `threshold`, provenance) and the function's limits."""
     version = metadata["model_version"]
     threshold = float(metadata["threshold"])
+    schemas = {
+        **_request_schemas(schema, max_records, max_body_bytes),
+        **_answer_schemas(schema, threshold, version),
+    }
+    explain_schema.add_to_openapi(
+        metadata, schemas["PredictRequest"], schemas["Prediction"], schemas["PredictResponse"]
+    )
     return {
         "openapi": OPENAPI_VERSION,
         "info": _info(schema, metadata, threshold, version),
@@ -342,8 +354,7 @@ def build(
         "paths": _paths(max_records, max_body_bytes),
         "components": {
             "schemas": {
-                **_request_schemas(schema, max_records, max_body_bytes),
-                **_answer_schemas(schema, threshold, version),
+                **schemas,
                 "Error": _error_schema(),
                 **_description_schemas(),
             },

@@ -12,11 +12,16 @@ import json
 from dataclasses import dataclass, field
 
 from contract.cells import MISSING_CATEGORY
+from contract.kinds import BOOLEAN, DATE, NUMBER_TEXT, PARSED_KINDS
 
-SCHEMA_FORMAT = "imbalanced-onnx/schema-v1"
+# v2 adds the kinds read from text (date, boolean, number_text) with their
+# `format`. A schema without them is still written as v1, so older readers
+# keep reading it; both are read here.
+SCHEMA_FORMAT_V1 = "imbalanced-onnx/schema-v1"
+SCHEMA_FORMAT = "imbalanced-onnx/schema-v2"
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
-KINDS = (NUMERIC, CATEGORICAL)
+KINDS = (NUMERIC, CATEGORICAL, DATE, BOOLEAN, NUMBER_TEXT)
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,22 @@ class Feature:
     kind: str
     missing_allowed: bool = True
     categories: tuple[str, ...] = ()
+    format: str = ""  # how a date, boolean or number-as-text column is written
+    encoding: str = ""  # how training encoded a categorical (informational)
+
+    @property
+    def input_kind(self) -> str:
+        """The graph input's kind: every kind read from text enters as a float32 number."""
+        return NUMERIC if self.kind in PARSED_KINDS else self.kind
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "kind": self.kind, "missing_allowed": self.missing_allowed}
         if self.kind == CATEGORICAL:
             out["categories"] = list(self.categories)
+        if self.format:
+            out["format"] = self.format
+        if self.encoding:
+            out["encoding"] = self.encoding
         return out
 
 
@@ -49,15 +65,17 @@ class Schema:
 
     @property
     def numeric(self) -> list[str]:
-        return [f.name for f in self.features if f.kind == NUMERIC]
+        """Every feature the graph takes as float32, the parsed kinds included."""
+        return [f.name for f in self.features if f.input_kind == NUMERIC]
 
     @property
     def categorical(self) -> list[str]:
         return [f.name for f in self.features if f.kind == CATEGORICAL]
 
     def to_dict(self) -> dict:
+        parsed = any(f.kind in PARSED_KINDS for f in self.features)
         return {
-            "format": SCHEMA_FORMAT,
+            "format": SCHEMA_FORMAT if parsed else SCHEMA_FORMAT_V1,
             "target": self.target,
             "labels": {"negative": self.negative_label, "positive": self.positive_label},
             "features": [f.to_dict() for f in self.features],
@@ -69,7 +87,10 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: dict) -> Schema:
-        if not isinstance(data, dict) or data.get("format") != SCHEMA_FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in (
+            SCHEMA_FORMAT,
+            SCHEMA_FORMAT_V1,
+        ):
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"unsupported schema format {found!r}, expected {SCHEMA_FORMAT!r}")
         features = []
@@ -82,6 +103,8 @@ class Schema:
                     kind=raw["kind"],
                     missing_allowed=bool(raw.get("missing_allowed", True)),
                     categories=tuple(raw.get("categories", ())),
+                    format=str(raw.get("format", "")),
+                    encoding=str(raw.get("encoding", "")),
                 )
             )
         return cls(
@@ -100,9 +123,22 @@ class Schema:
         """A record that passes validation: the first category, zero for numbers."""
         record: dict = {}
         for f in self.features:
-            if f.kind == NUMERIC:
+            if f.kind == DATE:
+                record[f.name] = _date_example(f.format)
+            elif f.kind == BOOLEAN:
+                record[f.name] = True
+            elif f.input_kind == NUMERIC:
                 record[f.name] = 0.0
             else:
                 seen = [c for c in f.categories if c != MISSING_CATEGORY]
                 record[f.name] = seen[0] if seen else "unknown"
         return record
+
+
+def _date_example(fmt: str):
+    """1970-01-01 written in the trained format (a number for epoch seconds)."""
+    from datetime import date
+
+    if fmt == "epoch":
+        return 0
+    return "1970-01-01T00:00:00Z" if fmt == "iso8601" else date(1970, 1, 1).strftime(fmt)

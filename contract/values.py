@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from contract.cells import FLOAT32_MAX
+from contract.kinds import PARSED_KINDS, openapi_schema
 from contract.schema import CATEGORICAL, Feature
 
 # A number sent as a string: optional sign, digits, optional fraction, optional
@@ -31,8 +32,11 @@ def value_schema(feature: Feature) -> dict:
     Categorical: a string, never a number: categories are the text training
     read, and a client sending 0 for a category has most likely sent a code
     from its own encoding, which the model has never seen.
+    Dates, booleans and numbers written as text: as contract/kinds.py parses them.
     Null where the schema allows missing values.
     """
+    if feature.kind in PARSED_KINDS:  # dates, booleans, numbers as text: contract/kinds.py
+        return openapi_schema(feature)
     null = ["null"] if feature.missing_allowed else []
     if feature.kind == CATEGORICAL:
         return {"type": ["string", *null] if null else "string"}

@@ -64,8 +64,8 @@ def load_run(run: Path):
 def export(run: Path, out: Path) -> dict:
     import onnx
 
+    from export import contributions, parity
     from export import graph as G
-    from export import parity
     from train.artifacts import package_versions
     from train.metrics import IN_MODEL
 
@@ -74,6 +74,7 @@ def export(run: Path, out: Path) -> dict:
         proto = G.build_graph(model)
     except G.UnsupportedModel as exc:
         raise ExportError(str(exc)) from exc
+    explanation = contributions.metadata_for(proto, model)
     version = G.content_hash(proto)
     test_metrics = {k: metrics[k] for k in IN_MODEL if k in metrics}
     G.set_metadata(
@@ -96,6 +97,7 @@ def export(run: Path, out: Path) -> dict:
                 else {"method": "none"}
             ),
             **derived_metadata(model),
+            **explanation,
             "test_metrics": test_metrics,
             "training_data_sha256": info["data"]["sha256"],
             "training_data_source": info["data"]["source"],
@@ -126,7 +128,11 @@ def export(run: Path, out: Path) -> dict:
         "report": report,
         "parity_path": parity_path,
         "size": len(data),
-        "inputs": [(i.name, _type_text(i)) for i in onnx.load_from_string(data).graph.input],
+        "inputs": [
+            (i.name, _type_text(i))
+            for i in onnx.load_from_string(data).graph.input
+            if i.name != contributions.EXPLAIN_INPUT
+        ],
         "outputs": [(o.name, _type_text(o)) for o in proto.graph.output],
         "version": version,
         "model": model,
@@ -215,6 +221,9 @@ def run(argv: list[str]) -> int:
         f"{report['max_abs_diff']:.2e} (bar {report['bar']['max_abs_diff']:.0e}), "
         f"label agreement {report['label_agreement']:.2%}"
     )
+    if "contributions" in report:
+        worst = max(report["contributions"]["max_scaled_diff"].values())
+        line += f", contributions within {worst:.1e}"
     if not result["passed"]:
         print(
             f"error: parity check failed, no model written. {line}; worst row in "

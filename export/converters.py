@@ -19,6 +19,9 @@ def register_converters() -> None:
     from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
 
     options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+    from export.encoding import register as register_lookups
+
+    register_lookups()  # train/encoding.py's LookupEncoder
     try:
         from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
         from xgboost import XGBClassifier

@@ -28,6 +28,7 @@ from export.converters import (
     rename,
     snap_tree_thresholds,
 )
+from export.dates import calendar_nodes
 
 PROBABILITY = "probability"
 LABEL = "label"
@@ -47,7 +48,7 @@ def _piece(pipeline, schema) -> onnx.ModelProto:
     steps = {n: s for n, s in pipeline.steps if n != "sampler"}
     derive = steps.get("derive")
     derived = _derived_names(derive)
-    raw_inputs = [(f.name, f.kind) for f in schema.features]
+    raw_inputs = [(f.name, f.input_kind) for f in schema.features]
     inputs = raw_inputs + [(name, NUMERIC) for name in derived]
     estimator = steps["model"]
     prep = steps["prep"]
@@ -114,6 +115,7 @@ def _derived_names(derive) -> list[str]:
         + [n for n, _ in derive.missing]
         + [n for n, _, _ in derive.sentinels]
         + [n for n, _, _, _ in derive.dates]
+        + [n for n, _, _, _ in derive.calendar]
     )
 
 
@@ -160,6 +162,7 @@ def _add_derived(g: onnx.GraphProto, derive) -> None:
         )
         if day is not None:
             nodes.append(helper.make_node("Add", [start, day], [name]))
+    nodes += calendar_nodes(g, derive.calendar)  # export/dates.py
     existing = list(g.node)
     del g.node[:]
     g.node.extend(nodes + existing)

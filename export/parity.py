@@ -14,6 +14,7 @@ import pandas as pd
 from contract.cells import MISSING_CATEGORY
 from contract.feeds import from_frame
 from contract.schema import NUMERIC
+from export import contributions, dates
 
 MAX_ABS_DIFF = 1e-5
 UNSEEN = "__never_seen_in_training__"
@@ -25,9 +26,9 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
     variants = []
     for f in schema.features:
         missing = base.copy()
-        missing[f.name] = np.nan if f.kind == NUMERIC else MISSING_CATEGORY
+        missing[f.name] = np.nan if f.input_kind == NUMERIC else MISSING_CATEGORY
         variants.append(missing)
-        if f.kind == NUMERIC:
+        if f.input_kind == NUMERIC:
             for value in EXTREMES:
                 extreme = base.copy()
                 extreme[f.name] = value
@@ -39,13 +40,14 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
             unseen = base.copy()
             unseen[f.name] = UNSEEN
             variants.append(unseen)
+    variants += dates.edge_rows(base, schema)  # a leap day in each date column
     everything = base.copy()
     for f in schema.features:
-        everything[f.name] = np.nan if f.kind == NUMERIC else MISSING_CATEGORY
+        everything[f.name] = np.nan if f.input_kind == NUMERIC else MISSING_CATEGORY
     variants.append(everything)
     out = pd.concat(variants, ignore_index=True)
     for f in schema.features:
-        if f.kind == NUMERIC:
+        if f.input_kind == NUMERIC:
             out[f.name] = out[f.name].astype(np.float32)
         else:
             out[f.name] = out[f.name].astype(object)
@@ -55,14 +57,22 @@ def edge_rows(X: pd.DataFrame, schema) -> pd.DataFrame:
 def check(model_bytes: bytes, model, X_test: pd.DataFrame) -> dict:
     """Compare onnxruntime and the Python pipeline; returns the parity report."""
     schema = model.schema
-    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # not the warning that __explain__ has a default
+    session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     report = {"bar": {"max_abs_diff": MAX_ABS_DIFF, "label_agreement": 1.0}, "sets": {}}
     worst = {"abs_diff": -1.0}
+    explained = contributions.CONTRIBUTIONS in {o.name for o in session.get_outputs()}
     for name, X in (("test_split", X_test), ("edge_rows", edge_rows(X_test, schema))):
         X = X.reset_index(drop=True)
         p_python = model.predict_proba(X)
         label_python = (p_python >= model.threshold).astype(np.int64)
-        p_onnx, label_onnx = session.run(["probability", "label"], from_frame(X, schema))
+        feeds = from_frame(X, schema)
+        p_onnx, label_onnx = session.run(["probability", "label"], feeds)
+        if explained:
+            report["sets"].setdefault("contributions", {})[name] = contributions.parity(
+                session, model, X, feeds
+            )["max_scaled_diff"]
         diff = np.abs(p_onnx.astype(np.float64) - p_python)
         agree = float(np.mean(label_onnx == label_python))
         report["sets"][name] = {
@@ -83,12 +93,20 @@ def check(model_bytes: bytes, model, X_test: pd.DataFrame) -> dict:
                     for k, v in X.iloc[i].to_dict().items()
                 },
             }
+    explained_diff = report["sets"].pop("contributions", None)
     sets = report["sets"].values()
     report["rows_checked"] = sum(s["rows"] for s in sets)
     report["max_abs_diff"] = max(s["max_abs_diff"] for s in sets)
     report["label_agreement"] = min(s["label_agreement"] for s in sets)
     report["worst_row"] = worst
+    report["malformed_rejected"] = dates.malformed_rejected(schema)  # 4xx / errors/ rows
     report["passed"] = bool(
-        report["max_abs_diff"] <= MAX_ABS_DIFF and report["label_agreement"] == 1.0
+        report["max_abs_diff"] <= MAX_ABS_DIFF
+        and report["label_agreement"] == 1.0
+        and all(report["malformed_rejected"].values())
     )
+    if explained_diff is not None:
+        # The contributions output against the Python explanation (export/contributions.py).
+        report["contributions"] = {"bar": MAX_ABS_DIFF, "max_scaled_diff": explained_diff}
+        report["passed"] &= max(explained_diff.values()) <= MAX_ABS_DIFF
     return report

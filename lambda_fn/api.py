@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from lambda_fn import reasons
 from lambda_fn.config import Config
 from lambda_fn.gateway import JSON, BodyError, Request
 from lambda_fn.model import Model
@@ -63,7 +64,7 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
         return error(400, 'body must be a JSON object like {"records": [...]}')
     if "records" not in payload:
         return error(400, 'missing "records": send {"records": [{...}]}')
-    unknown = [k for k in payload if k != "records"]
+    unknown = [k for k in payload if k not in ("records", "explain")]
     if unknown:
         names = ", ".join(repr(echo(k)) for k in unknown[:MAX_ECHOED_NAMES])
         more = (
@@ -71,7 +72,14 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
             if len(unknown) > MAX_ECHOED_NAMES
             else ""
         )
-        return error(400, f'unknown top-level field(s): {names}{more}; send only "records"')
+        return error(
+            400,
+            f'unknown top-level field(s): {names}{more}; send "records" and optionally "explain"',
+        )
+    try:
+        explain = reasons.requested(model, payload)
+    except reasons.ExplainError as exc:
+        return error(400, str(exc))
     records = payload["records"]
     if not isinstance(records, list):
         return error(400, '"records" must be an array of objects')
@@ -92,16 +100,22 @@ def predict(model: Model, config: Config, body: str | None, content_type: str | 
         )
         outcome.rejected = len({p.record for p in problems})
         return outcome
-    probability, label = model.predict(columns)
+    if explain:
+        probability, label, contributions = reasons.score(model, columns)
+    else:
+        probability, label = model.predict(columns)
     negative, positive = model.labels
     names = (negative, positive)
     predictions = [
         {"probability": round(float(p), 7), "label": names[int(k)]}
         for p, k in zip(probability.tolist(), label.tolist(), strict=True)
     ]
+    answer = {"model_version": model.version, "threshold": model.threshold}
+    if explain:
+        answer.update(reasons.attach(model, predictions, probability, contributions, explain))
     return Outcome(
         200,
-        {"model_version": model.version, "threshold": model.threshold, "predictions": predictions},
+        {**answer, "predictions": predictions},
         scored=len(predictions),
         mean_probability=float(probability.sum()) / len(predictions),
         positive_rate=int(label.sum()) / len(predictions),

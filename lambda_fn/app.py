@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 
-from lambda_fn import api, events, gateway
+from lambda_fn import api, events, gateway, reasons
 from lambda_fn.config import Config
 from lambda_fn.model import Model
 from lambda_fn.telemetry import Metrics, logger, tracer
 
 CONFIG = Config.from_env()
 MODEL = Model.load(os.environ.get("MODEL_PATH"), os.environ.get("MODEL_S3_URI"))
+reasons.check_batch_setting(MODEL, CONFIG.explain_top_k)
 metrics = Metrics()
 metrics.dimensions["model_version"] = MODEL.version
 logger.append_keys(model_version=MODEL.version)

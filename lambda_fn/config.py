@@ -73,6 +73,8 @@ class Config:
     range_bytes: int = 128 << 20
     # The chunked path's working objects (plan, ranges' outputs); never a result.
     staging_prefix: str = "staging/"
+    # Top reasons per scored row in scored/ files (reason_1, reason_1_contribution, ...).
+    explain_top_k: int = 0
 
     @classmethod
     def from_env(cls, env=None) -> Config:
@@ -100,7 +102,10 @@ class Config:
             gzip_max_bytes=_int(env, "GZIP_MAX_BYTES", cls.gzip_max_bytes, 1),
             range_bytes=_int(env, "RANGE_BYTES", cls.range_bytes, 1),
             staging_prefix=_prefix(env, "STAGING_PREFIX", cls.staging_prefix),
+            explain_top_k=_int(env, "EXPLAIN_TOP_K", cls.explain_top_k, 0),
         )
+        if config.explain_top_k > 1000:
+            raise ConfigError(f"EXPLAIN_TOP_K must be at most 1000, got {config.explain_top_k}")
         config.check_prefixes()
         return config
 

@@ -42,6 +42,9 @@ def _session(data: bytes, threads: int) -> ort.InferenceSession:
     # the first session of a process) and change neither answers (bit for bit, a
     # test checks) nor speed for these graphs (tree ensembles, small MLPs).
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    # Errors only: the explain flag is an input with a default, which onnxruntime
+    # warns about at every load (it is meant to be overridden).
+    options.log_severity_level = 3
     return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
@@ -106,18 +109,24 @@ class Model:
     def labels(self) -> tuple[str, str]:
         return self.schema.negative_label, self.schema.positive_label
 
-    def predict(self, columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """columns: one [N, 1] array per feature (float32 or object strings)."""
+    def predict(
+        self, columns: dict[str, np.ndarray], outputs=OUTPUTS, flags: dict | None = None
+    ) -> tuple[np.ndarray, ...]:
+        """columns: one [N, 1] array per feature (float32 or object strings);
+        flags: inputs that are not per row (reasons.EXPLAIN_INPUT), sent whole."""
         rows = len(next(iter(columns.values())))
         if self.threads < 2 or rows < PARALLEL_ROWS:
-            probability, label = self.session.run(OUTPUTS, columns)
-            return probability, label
+            return tuple(self.session.run(outputs, {**columns, **flags} if flags else columns))
+        flags = flags or {}
         step = -(-rows // self.threads)
-        slices = [{k: v[i : i + step] for k, v in columns.items()} for i in range(0, rows, step)]
+        slices = [
+            {**{k: v[i : i + step] for k, v in columns.items()}, **flags}
+            for i in range(0, rows, step)
+        ]
         pool = self._worker_pool()
-        pending = [pool.submit(self.session.run, OUTPUTS, part) for part in slices[1:]]
-        parts = [self.session.run(OUTPUTS, slices[0])] + [f.result() for f in pending]
-        return np.concatenate([p for p, _ in parts]), np.concatenate([k for _, k in parts])
+        pending = [pool.submit(self.session.run, outputs, part) for part in slices[1:]]
+        parts = [self.session.run(outputs, slices[0])] + [f.result() for f in pending]
+        return tuple(np.concatenate([p[k] for p in parts]) for k in range(len(outputs)))
 
     def _worker_pool(self) -> ThreadPoolExecutor:
         """Made on first use, so that API-only containers never start its threads."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from contract.cells import FLOAT32_MAX, MISSING_CATEGORY, read_category
+from contract.kinds import PARSED_KINDS, parsed_value
 from contract.schema import NUMERIC, Schema
 from contract.values import is_number_text
 
@@ -146,7 +147,7 @@ def records_to_columns(records: list, schema: Schema) -> tuple[dict, list[Proble
     features = schema.features
     names = {f.name for f in features}
     columns = {
-        f.name: np.empty((n, 1), dtype=np.float32 if f.kind == NUMERIC else object)
+        f.name: np.empty((n, 1), dtype=np.float32 if f.input_kind == NUMERIC else object)
         for f in features
     }
     problems: list[Problem] = []
@@ -158,7 +159,9 @@ def records_to_columns(records: list, schema: Schema) -> tuple[dict, list[Proble
             if f.name not in record:
                 problems.append(Problem(i, f.name, "missing field"))
                 continue
-            if f.kind == NUMERIC:
+            if f.kind in PARSED_KINDS:  # dates, booleans, numbers as text: contract/kinds.py
+                value, error = parsed_value(f, record[f.name])
+            elif f.kind == NUMERIC:
                 value, error = _numeric(record[f.name], f.missing_allowed)
             else:
                 value, error = _category(record[f.name], f.missing_allowed)

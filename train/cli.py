@@ -89,6 +89,14 @@ def _data_arguments(p: argparse.ArgumentParser) -> None:
         help="force a column to be categorical, e.g. a numeric code (repeatable)",
     )
     p.add_argument(
+        "--date",
+        action="append",
+        default=[],
+        metavar="COL[=FORMAT]",
+        help="read a column as dates, in FORMAT (e.g. %%d/%%m/%%Y, %%Y-%%m, iso8601, epoch for "
+        "seconds) or detected; needed when day and month cannot be told apart (repeatable)",
+    )
+    p.add_argument(
         "--dedupe",
         action="store_true",
         help="remove exact duplicate rows before the split",
@@ -273,6 +281,7 @@ def _config(args):
 
 def _load(args):
     """The dataset and the user's --sum features, with what was read printed."""
+    from train.column_kinds import describe, parse_date_flag
     from train.data import load_dataset
     from train.features import parse_sum
 
@@ -286,6 +295,7 @@ def _load(args):
         categorical=tuple(args.categorical),
         dedupe=args.dedupe,
         delimiter=args.delimiter,
+        dates=dict(parse_date_flag(text) for text in args.date),
     )
     schema = dataset.schema
     sums: list[tuple[str, tuple[str, ...]]] = []
@@ -298,6 +308,9 @@ def _load(args):
         f"target: {args.target}  positive={schema.positive_label!r} ({chosen}), "
         f"rate {dataset.y.mean():.1%}"
     )
+    for f in schema.features:
+        if f.format:
+            print(f"  {describe(f)}")
     for note in dataset.notes:
         print(f"warning: {note}", file=sys.stderr)
     return dataset, tuple(sums)
@@ -359,6 +372,10 @@ def run(argv: list[str]) -> int:
     )
     print()
     print(format_leaderboard(leaderboard_rows(result, config.metric), config.metric))
+    from train.encoding import describe as describe_encodings
+
+    for line in describe_encodings(result.model.schema):
+        print(f"encoding: {line}")
     print(summary(result, metrics, out, not args.no_report))
     return 0
 

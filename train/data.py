@@ -169,9 +169,15 @@ def resolve_label(values: pd.Series, positive: str | None, source: str, target: 
     return neg, pos
 
 
-def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical) -> None:
+def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical, dates):
     """The column flags and the target name columns that exist, and agree."""
-    named = {"--drop": drop, "--keep": keep, "--numeric": numeric, "--categorical": categorical}
+    named = {
+        "--drop": drop,
+        "--keep": keep,
+        "--numeric": numeric,
+        "--categorical": categorical,
+        "--date": tuple(dates),
+    }
     for flag, cols in named.items():
         missing = [c for c in cols if c not in frame.columns]
         if missing:
@@ -189,10 +195,12 @@ def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categori
             f"target column {target!r} not found in {source}; "
             f"columns are: {', '.join(frame.columns[:30])}{hint}"
         )
-    both = set(numeric) & set(categorical)
+    both = (set(numeric) & set(categorical)) | (set(dates) & (set(numeric) | set(categorical)))
     if both:
-        raise UsageError(f"column(s) given as both --numeric and --categorical: {sorted(both)}")
-    if target in drop or target in numeric or target in categorical:
+        raise UsageError(
+            f"column(s) given two kinds (--numeric/--categorical/--date): {sorted(both)}"
+        )
+    if target in drop or target in numeric or target in categorical or target in dates:
         raise UsageError(f"the target column {target!r} cannot also be a feature flag")
 
 
@@ -211,9 +219,12 @@ def _target(frame, target, positive, source) -> tuple[np.ndarray, str, str]:
     return y, negative_label, positive_label
 
 
-def _type_columns(features, source, keep, numeric, categorical, dropped):
-    """Each feature column typed (numbers or categories) or dropped, with the
-    reason added to `dropped`: (columns, schema features)."""
+def _type_columns(features, source, keep, numeric, categorical, dates, dropped):
+    """Each feature column typed (numbers, dates, booleans, numbers written as
+    text or categories; contract/kinds.py reads the parsed kinds) or dropped,
+    with the reason added to `dropped`: (columns, schema features)."""
+    from train import column_kinds
+
     n = len(features)
     columns: dict[str, pd.Series] = {}
     schema_features: list[Feature] = []
@@ -222,6 +233,15 @@ def _type_columns(features, source, keep, numeric, categorical, dropped):
         present = col.dropna()
         if present.empty or (present.nunique() == 1 and not col.isna().any()):
             dropped[name] = "constant" if not present.empty else "always missing"
+            if name in dates:
+                raise UsageError(
+                    f"column {name!r} in {source} is {dropped[name]}: nothing to learn"
+                )
+            continue
+        if name in dates:
+            typed = column_kinds.forced_date(name, col, dates[name], source)
+            columns[name] = typed.values
+            schema_features.append(typed.feature)
             continue
         as_numbers = None if name in categorical else _as_numbers(col)
         if name in numeric and as_numbers is None:
@@ -233,6 +253,14 @@ def _type_columns(features, source, keep, numeric, categorical, dropped):
         if as_numbers is not None:
             columns[name] = as_numbers
             schema_features.append(Feature(name, NUMERIC, missing_allowed=True))
+            continue
+        typed = None if name in categorical else column_kinds.infer(name, col, source)
+        if typed is not None and typed.dropped and name not in keep:
+            dropped[name] = typed.dropped
+            continue
+        if typed is not None and typed.feature is not None:
+            columns[name] = typed.values
+            schema_features.append(typed.feature)
             continue
         if (
             name not in keep
@@ -274,8 +302,11 @@ def load_dataset(
     categorical: tuple[str, ...] = (),
     dedupe: bool = False,
     delimiter: str | None = None,
+    dates: dict[str, str] | None = None,
 ) -> Dataset:
-    """delimiter: the field separator; None detects ';', tab or '|' from the header."""
+    """delimiter: the field separator; None detects ';', tab or '|' from the header.
+    dates: `--date` columns -> their format ('' to detect it)."""
+    dates = dict(dates or {})
     raw = read_bytes(source)
     notes: list[str] = []
     if delimiter is None:
@@ -286,12 +317,14 @@ def load_dataset(
                 "its header; --delimiter sets the separator)"
             )
     frame = parse_csv(raw, source, delimiter)
-    _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical)
+    _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical, dates)
     y, negative_label, positive_label = _target(frame, target, positive, source)
 
     dropped: dict[str, str] = {c: "dropped by --drop" for c in drop}
     features = frame.drop(columns=[target, *drop])
-    columns, schema_features = _type_columns(features, source, keep, numeric, categorical, dropped)
+    columns, schema_features = _type_columns(
+        features, source, keep, numeric, categorical, dates, dropped
+    )
     if not schema_features:
         raise UsageError(f"{source} has no usable feature columns besides {target!r}")
     reserved = [f.name for f in schema_features if f.name in RESERVED_NAMES]

@@ -31,6 +31,8 @@ from sklearn.metrics import roc_auc_score
 
 from contract.cells import MISSING_CATEGORY
 from train.data import UsageError
+from train.dates import add_calendar
+from train.dates import candidates as date_candidates
 
 MAX_SUMS = 5  # discovered sums kept, strongest first
 MAX_GROUP = 8  # a shared word across more columns than this is not a "related" group
@@ -71,6 +73,7 @@ class DerivedSpec:
     sentinels: tuple[tuple[str, str, float], ...] = ()  # (name, column, value)
     # (name, month column, day column or None, ((month value, first day of year), ...))
     dates: tuple[tuple[str, str, str | None, tuple[tuple[str, float], ...]], ...] = ()
+    calendar: tuple[tuple[str, str, str, str], ...] = ()  # train/dates.py: (name, op, col, other)
 
     @property
     def names(self) -> list[str]:
@@ -79,10 +82,11 @@ class DerivedSpec:
             + [n for n, _ in self.missing]
             + [n for n, _, _ in self.sentinels]
             + [n for n, _, _, _ in self.dates]
+            + [n for n, _, _, _ in self.calendar]
         )
 
     def __bool__(self) -> bool:
-        return bool(self.sums or self.missing or self.sentinels or self.dates)
+        return bool(self.sums or self.missing or self.sentinels or self.dates or self.calendar)
 
     def merged(self, other: DerivedSpec) -> DerivedSpec:
         return DerivedSpec(
@@ -90,10 +94,11 @@ class DerivedSpec:
             self.missing + other.missing,
             self.sentinels + other.sentinels,
             self.dates + other.dates,
+            self.calendar + other.calendar,
         )
 
     def transformer(self) -> DerivedFeatures:
-        return DerivedFeatures(self.sums, self.missing, self.sentinels, self.dates)
+        return DerivedFeatures(self.sums, self.missing, self.sentinels, self.dates, self.calendar)
 
     def describe(self) -> list[str]:
         return (
@@ -104,6 +109,10 @@ class DerivedSpec:
                 f"{n} = day of the year {m} starts on" + (f" + {d} - 1" if d else "")
                 for n, m, d, _ in self.dates
             ]
+            + [
+                f"{n} = {c} - {o}" if op == "diff" else f"{n} = {op} of {c}"
+                for n, op, c, o in self.calendar
+            ]
         )
 
 
@@ -112,11 +121,12 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
     sums added left to right, indicators from float32 comparisons, dates from
     a lookup of the exact month values seen in training (others are missing)."""
 
-    def __init__(self, sums=(), missing=(), sentinels=(), dates=()):
+    def __init__(self, sums=(), missing=(), sentinels=(), dates=(), calendar=()):
         self.sums = sums
         self.missing = missing
         self.sentinels = sentinels
         self.dates = dates
+        self.calendar = calendar
 
     def fit(self, X, y=None):
         return self
@@ -138,7 +148,7 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
             if day is not None:
                 values = values + X[day].to_numpy(dtype=np.float32)
             X[name] = values
-        return X
+        return add_calendar(X, getattr(self, "calendar", ()))
 
 
 def _words(name: str) -> set[str]:
@@ -210,6 +220,7 @@ def discover(
     numeric: list[str],
     taken: list[str],
     categorical: list[str] = (),
+    date_columns: list[tuple[str, str]] = (),
 ) -> DerivedSpec:
     """Candidate derived features from the training split alone (never the test split).
 
@@ -254,4 +265,5 @@ def discover(
         if share >= SENTINEL_MIN_SHARE and mode in (uniq[0], uniq[-1]):
             sentinels.append((_fresh(f"{c} is {float(mode):g}", names), c, float(mode)))
     dates = _dates(X, numeric, list(categorical), f32, names)
-    return DerivedSpec(sums, missing, tuple(sentinels), dates)
+    calendar = date_candidates(X, list(date_columns), names)  # (column, format) of dates
+    return DerivedSpec(sums, missing, tuple(sentinels), dates, calendar)

@@ -151,7 +151,7 @@ def _run(
     pending_etag = summaries.mark_pending(s3, keys, pending, previous_etag)
     scored = S3Writer(s3, bucket, keys["scored"], config.part_bytes, "text/csv")
     errors = S3Writer(s3, bucket, keys["errors"], config.part_bytes, "text/csv")
-    out = Outputs(scored, errors)
+    out = Outputs(scored, errors, config.explain_top_k)
     out.errors.rows([ERROR_HEADER])
     try:
         result = _score(s3, source, model, config, scored, out)
@@ -206,7 +206,7 @@ def _score(s3, source: dict, model: Model, config: Config, scored: S3Writer, out
         problems = header_problems(header, model)
         if problems:
             raise _Rejected(problems)
-        scored.write(scored_header(header_raw))
+        scored.write(scored_header(header_raw, config.explain_top_k))
         columns = feature_columns(header, model)
         try:
             score_chunks(records.chunks(config.chunk_rows, columns.width), columns, model, out)

@@ -20,7 +20,9 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from contract.cells import cell_number, number_problem, read_category
+from contract.kinds import PARSED_KINDS, parsed_cells
 from contract.schema import NUMERIC
+from lambda_fn import reasons
 from lambda_fn.batch.csv_reader import Chunk
 from lambda_fn.model import Model
 
@@ -104,8 +106,9 @@ class Outputs:
     """Where scoring goes: scored rows and error rows as CSV bytes to any two
     writers, and the tally of rows and seconds."""
 
-    def __init__(self, scored: Writer, errors: Writer):
+    def __init__(self, scored: Writer, errors: Writer, explain: int = 0):
         self.scored = scored
+        self.explain = explain  # top reasons per scored row (EXPLAIN_TOP_K)
         self.errors = CsvRows(errors, inert_cell)
         self.tally = Tally()
 
@@ -129,9 +132,10 @@ def feature_columns(header: list[str], model: Model) -> Columns:
     return Columns(len(names), index, tuple(names))
 
 
-def scored_header(header_raw: str) -> bytes:
-    """The scored output's first line: the input header as it came, then the two outputs."""
-    return (header_raw + ",probability,label\n").encode("utf-8")
+def scored_header(header_raw: str, explain: int = 0) -> bytes:
+    """The scored output's first line: the input header as it came, then the
+    two outputs (and the reason columns when EXPLAIN_TOP_K is set)."""
+    return (header_raw + ",probability,label" + reasons.header(explain) + "\n").encode("utf-8")
 
 
 def score_chunks(chunks: Iterable[Chunk], columns: Columns, model: Model, out: Outputs) -> None:
@@ -162,12 +166,12 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
     values_of = {}
     for f in model.schema.features:
         cells = chunk.fields[index[f.name] :: width]
-        if f.kind == NUMERIC:
-            values, problems = numbers(cells)
+        if f.kind in PARSED_KINDS or f.kind == NUMERIC:
+            values, problems = parsed_cells(f, cells) if f.kind in PARSED_KINDS else numbers(cells)
             if problems:
                 keep = np.ones(len(raws), dtype=bool) if keep is None else keep
-                for j, value in problems:
-                    bad.append([lines[j], f.name, value, number_problem(value)])
+                for j, value, *why in problems:
+                    bad.append([lines[j], f.name, value, why[0] if why else number_problem(value)])
                     keep[j] = False
         else:
             values = np.array(categories(cells), dtype=object)
@@ -179,14 +183,24 @@ def score_chunk(chunk: Chunk, columns: Columns, model: Model, out: Outputs) -> N
     tally.parse_seconds += time.perf_counter() - t
     if raws:
         t = time.perf_counter()
-        probability, label = model.predict(values_of)
+        if out.explain:
+            probability, label, contributions = reasons.score(model, values_of)
+        else:
+            probability, label = model.predict(values_of)
         tally.score_seconds += time.perf_counter() - t
         t = time.perf_counter()
-        names = [f",{_csv_cell(name)}\n" for name in model.labels]
+        names = [f",{_csv_cell(name)}" for name in model.labels]
+        tails = (
+            reasons.cells(model, contributions, out.explain, _csv_cell)
+            if out.explain
+            else ["\n"] * len(raws)
+        )
         text = "".join(
             [
-                f"{raw},{p:.7g}{names[k]}"
-                for raw, p, k in zip(raws, probability.tolist(), label.tolist(), strict=True)
+                f"{raw},{p:.7g}{names[k]}{tail}"
+                for raw, p, k, tail in zip(
+                    raws, probability.tolist(), label.tolist(), tails, strict=True
+                )
             ]
         )
         out.scored.write(text.encode("utf-8"))

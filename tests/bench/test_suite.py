@@ -58,6 +58,9 @@ def test_every_section_is_measured_and_the_compared_paths_agree(bench_run):
     figures, _ = bench_run
     assert set(figures["single_record"]) == {"winner", "keras"}
     assert "keras_direct" in figures["single_record"]["keras"]
+    # Reasons cost is measured where the model has them (a Keras network has none).
+    assert figures["single_record"]["winner"]["explain_cost_ratio"] > 0
+    assert "handler_explain3" not in figures["single_record"]["keras"]
     assert figures["batch"]["full"]["handler"]["rows"] == figures["batch"]["full"]["pandas"]["rows"]
     assert figures["batch"]["full"]["rows"] == 2000 and figures["batch"]["half"]["rows"] == 1000
     for entry in figures["batch"].values():

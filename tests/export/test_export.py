@@ -13,6 +13,7 @@ from contract.feeds import from_frame as feeds
 from contract.schema import Schema
 from export.cli import run as export_run
 from export.parity import MAX_ABS_DIFF
+from lambda_fn.reasons import CONTRIBUTIONS, EXPLAIN_INPUT
 from train.cli import run as train_run
 from train.models import LEARNERS
 
@@ -68,11 +69,12 @@ def test_graph_honours_the_contract(csv_path, tmp_path):
     meta = {p.key: p.value for p in proto.metadata_props}
     schema = Schema.from_json(meta["schema"])
     inputs = {i.name: i.type.tensor_type.elem_type for i in proto.graph.input}
+    assert inputs.pop(EXPLAIN_INPUT) == onnx.TensorProto.BOOL  # False unless set: reasons
     assert list(inputs) == schema.names  # derived features are computed inside the graph
     for f in schema.features:
         expected = onnx.TensorProto.FLOAT if f.kind == "numeric" else onnx.TensorProto.STRING
         assert inputs[f.name] == expected
-    assert [o.name for o in proto.graph.output] == ["probability", "label"]
+    assert [o.name for o in proto.graph.output] == ["probability", "label", CONTRIBUTIONS]
     assert not any(n.op_type == "ZipMap" for n in proto.graph.node)
     for key in (
         "negative_label",
@@ -94,7 +96,7 @@ def test_graph_honours_the_contract(csv_path, tmp_path):
     import joblib
 
     holdout = joblib.load(run / "holdout.joblib")
-    p, label = session.run(None, feeds(holdout["X"], schema))
+    p, label = session.run(["probability", "label"], feeds(holdout["X"], schema))
     assert p.dtype == np.float32 and label.dtype == np.int64 and p.shape == label.shape
     assert np.array_equal(label, (p >= float(meta["threshold"])).astype(np.int64))
 

@@ -26,7 +26,7 @@ def test_predict_returns_probability_and_original_label(app, make_event, model_p
         k: np.array([[v]], dtype=np.float32 if k != "plan" and k != "region" else object)
         for k, v in RECORD.items()
     }
-    p, label = session.run(None, feeds)
+    p, label = session.run(["probability", "label"], feeds)
     first = body["predictions"][0]
     assert first["probability"] == pytest.approx(float(p[0]), abs=1e-6)
     assert first["label"] == ("yes" if label[0] == 1 else "no")

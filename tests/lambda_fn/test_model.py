@@ -4,7 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambda_fn.model import Model, ModelLoadError
+from lambda_fn.model import OUTPUTS, Model, ModelLoadError
 
 
 def test_loads_from_s3(model_path):
@@ -70,7 +70,8 @@ def test_a_large_batch_on_several_vcpus_scores_every_row_as_if_alone(model_path,
     columns = _random_columns(model.schema, 1500)
     probability, label = model.predict(columns)
     alone = [
-        model.session.run(None, {k: v[i : i + 1] for k, v in columns.items()}) for i in range(1500)
+        model.session.run(OUTPUTS, {k: v[i : i + 1] for k, v in columns.items()})
+        for i in range(1500)
     ]
     assert probability.shape == (1500,) and label.shape == (1500,)
     assert np.array_equal(probability, np.concatenate([p for p, _ in alone]))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from contract.schema import NUMERIC
-from train import leaderboard, metrics
+from train import column_kinds, explain, leaderboard, metrics
 from train.report import card, figures, run_files, search_figures, stats
 from train.report.render import Document
 
@@ -116,6 +116,7 @@ def write(out: Path, dataset, result, config, command: list[str], info: dict) ->
     curves_section(doc, result.calibration_report, by_name)
     doc.section("Feature importance")
     doc.figure(by_name.get("importance"))
+    explain.section(doc, model, result.X_test, parts["importance"])
     doc.section("Model card")
     doc.table(
         ["", ""],
@@ -135,13 +136,16 @@ def data_overview(doc: Document, dataset, schema, by_name: dict) -> None:
     doc.figure(by_name.get("class_balance"))
     missing = []
     for f in schema.features:
-        n = int(X[f.name].isna().sum()) if f.kind == NUMERIC else int((X[f.name] == "").sum())
+        n = int(X[f.name].isna().sum()) if f.input_kind == NUMERIC else int((X[f.name] == "").sum())
         if n:
             missing.append([f.name, f.kind, f"{n:,}", f"{n / len(X):.2%}"])
     if missing:
         doc.table(["column", "kind", "missing", "share"], missing)
     else:
         doc.para("No missing values.")
+    read_as = column_kinds.report_rows(schema)  # dates, numbers as text, encodings
+    if read_as:
+        doc.table(["column", "read as"], read_as)
     if schema.dropped:
         doc.table(["dropped column", "why"], [[k, v] for k, v in schema.dropped.items()])
     if len(y) > stats.REPORT_ROWS:

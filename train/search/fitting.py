@@ -15,10 +15,11 @@ from imblearn.pipeline import Pipeline
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from contract.schema import CATEGORICAL, Feature, Schema
+from train.encoding import categorical_blocks
 from train.features import DerivedSpec
 from train.models import LEARNERS, PARAM, SAMPLE_WEIGHT, UNSUPPORTED
 from train.samplers import CLASS_WEIGHT, build_sampler
@@ -70,25 +71,15 @@ def build_pipeline(
     if numeric:
         transformers.append(("num", Pipeline(numeric_steps), numeric))
     cat_features: list[Feature] = [f for f in schema.features if f.kind == CATEGORICAL]
-    if cat_features:
-        transformers.append(
-            (
-                "cat",
-                OneHotEncoder(
-                    categories=[list(f.categories) for f in cat_features],
-                    handle_unknown="ignore",
-                    sparse_output=False,
-                    dtype=np.float64,
-                ),
-                [f.name for f in cat_features],
-            )
-        )
+    # train/encoding.py: one-hot (capped) or a lookup per column, width <= MAX_WIDTH.
+    blocks, n_lookups, group_sizes = categorical_blocks(cat_features, len(numeric), seed)
+    transformers += blocks
     # Dense output: XGBoost would read a sparse matrix's zeros as missing values.
     prep = ColumnTransformer(transformers, sparse_threshold=0.0, remainder="drop")
     steps: list[tuple[str, object]] = [("prep", prep)]
     if derived:
         steps.insert(0, ("derive", derived.transformer()))
-    sampler = build_sampler(strategy, len(numeric), [len(f.categories) for f in cat_features], seed)
+    sampler = build_sampler(strategy, len(numeric) + n_lookups, group_sizes, seed)
     if sampler is not None:
         steps.append(("sampler", sampler))
     weighted = strategy == CLASS_WEIGHT and spec.weighting == PARAM

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from train.column_kinds import date_columns
 from train.data import Dataset
+from train.encoding import choose as choose_encodings
 from train.features import DerivedSpec, discover
 from train.search import cv, refit, schedule, selection
 from train.search.candidate import CandidateResult
@@ -82,10 +84,11 @@ def _split(dataset: Dataset, config) -> _Split:
     X_test = X_test.reset_index(drop=True)
     cv.check_enough_positives(y_train, config)
     schema = train_schema(dataset.schema, X_train)
+    schema = choose_encodings(schema, X_train, y_train, config.folds, config.seed)
     ratio = float((y_train == 0).sum()) / max(int(y_train.sum()), 1)
     taken = schema.names + [n for n, _ in config.sums]
     derived_auto = (
-        discover(X_train, y_train, schema.numeric, taken, schema.categorical)
+        discover(X_train, y_train, schema.numeric, taken, schema.categorical, date_columns(schema))
         if config.auto_features
         else DerivedSpec()
     )

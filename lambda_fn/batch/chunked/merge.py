@@ -175,7 +175,8 @@ def merge_task(s3, task: dict, config: Config, staging: str, threshold: float) -
         s3,
         bucket,
         out["scored"],
-        [scored_header(plan["header_raw"])] + [(p["scored"], sizes[p["scored"]]) for p in parts],
+        [scored_header(plan["header_raw"], config.explain_top_k)]
+        + [(p["scored"], sizes[p["scored"]]) for p in parts],
         run,
         "text/csv",
     )

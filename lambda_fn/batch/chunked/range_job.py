@@ -42,7 +42,7 @@ def score_range_task(s3, task: dict, model: Model, config: Config, staging: str)
     parts = stage.part_keys(staging, run, index)
     scored = S3Writer(s3, bucket, parts["scored"], config.part_bytes, "text/csv")
     errors = S3Writer(s3, bucket, parts["errors"], config.part_bytes, "text/csv")
-    out = Outputs(scored, errors)
+    out = Outputs(scored, errors, config.explain_top_k)
     try:
         if end > start:
             body = stage.get_source(s3, plan["source"], f"bytes={start}-{end - 1}")["Body"]
