@@ -21,7 +21,7 @@ PORT   ?= 8000
 ARCH   ?= x86_64
 
 .DEFAULT_GOAL := help
-.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels python-wheels serve contract-test invoke build deploy validate test lint demo results bench bench-quality xgboost-settings messy clean
+.PHONY: help setup tools security data train export invoke-local invoke-rie image-wheels python-wheels serve contract-test invoke build deploy validate test lint demo results bench bench-quality xgboost-settings messy results-big clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -147,6 +147,9 @@ $(FLAML_STAMP): requirements/flaml.txt
 	test -d $(FLAML_VENV) || $(PYTHON) -m venv $(FLAML_VENV)
 	$(FLAML_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/flaml.txt
 	touch $(FLAML_STAMP)
+
+results-big: setup ## a generated 1,000,000-row table, --budget 60 (and BIG_COMPARE=600 for the AUC gap): search/end-to-end seconds, refit estimate, trials, peak RSS, test ROC AUC
+	$(PY) scripts/big_results.py --rows $(or $(BIG_ROWS),1000000) --budget $(or $(BIG_BUDGET),60) $(if $(BIG_COMPARE),--compare $(BIG_COMPARE))
 
 bench-quality: setup data $(FLAML_STAMP) ## the search and FLAML (own venv) at the same BUDGET (120 s) on both datasets -> docs/results.md
 	nice $(PY) scripts/bench_quality.py --budget $(BUDGET) --telecom $(TELECOM) \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -30,6 +31,7 @@ TRIALS_FILE = "trials.csv"
 ENSEMBLE_FILE = "ensemble.json"
 TRIAL_COLUMNS = [
     "trial",
+    "rows",
     "elapsed_seconds",
     "learner",
     "sampler",
@@ -69,6 +71,7 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
     ens = result.ensemble_candidate
     if ens is not None and all(ens is not c for c in candidates):
         candidates.append(ens)
+    candidates += result.lower_rungs
     for c in candidates:
         row = {"learner": c.learner, "strategy": c.strategy, "selected": c is result.winner}
         for m in metrics.LEADERBOARD:
@@ -79,6 +82,8 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
         row["error"] = c.error or ""
         row["name"] = c.name
         row["trial"] = "" if c.trial is None else c.trial
+        # Scores compare only at equal rows (search on samples, train.search.schedule).
+        row["rows"] = c.rows
         row[f"{metric}_se"] = c.se(metric) if c.folds else float("nan")
         row["onnx_bytes"] = c.onnx_bytes
         row["us_per_row"] = c.us_per_row
@@ -98,6 +103,7 @@ def leaderboard_rows(result: SearchResult, metric: str) -> list[dict]:
 
         ranked = leaderboard.rank(pd.DataFrame(ok), metric)
         ok = [ok[i] for i in ranked.index]
+        ok.sort(key=lambda r: -r["rows"])  # stable: best first within each sample size
     return ok + failed
 
 
@@ -190,6 +196,19 @@ def write_run(
             "strategies_searched": config.strategies,
             "budget_seconds": None if config.trials is not None else config.budget,
             "trials_requested": config.trials,
+            "study": None
+            if config.storage is None
+            else {
+                "storage": re.sub(r"//[^/@]*@", "//", config.storage),  # no credentials
+                "name": config.study,
+                "trial": result.winner.trial,
+            },
+            "search_rows": result.rungs,  # each sample's rows; one entry: all rows
+            "refit": {
+                "rows": result.n_train,
+                "predicted_seconds": result.refit_predicted_seconds,
+                "seconds": result.refit_seconds,
+            },
             "packages": package_versions(),
         }
         if extra is not None:
@@ -212,11 +231,12 @@ def write_run(
 
 def trial_rows(result: SearchResult, metric: str) -> list[dict]:
     """trials.csv: the search trajectory, one row per trial."""
-    rows, best = [], float("nan")
+    rows, bests = [], {}  # the best so far on each sample size
     for c in result.trials:
         score = c.mean(metric)
+        best = bests.get(c.rows, float("nan"))
         if c.state == "complete" and metrics.is_better(score, best, metric):
-            best = score
+            best = bests[c.rows] = score
         params = dict(c.params)
         params["features"] = c.features
         if c.rounds is not None:
@@ -224,6 +244,7 @@ def trial_rows(result: SearchResult, metric: str) -> list[dict]:
         rows.append(
             {
                 "trial": c.trial,
+                "rows": c.rows,
                 "elapsed_seconds": round(c.elapsed_seconds, 3),
                 "learner": c.learner,
                 "sampler": c.strategy,

@@ -203,6 +203,18 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     p.add_argument("--out", default="artifacts", help="run folder to write (default: artifacts)")
+    p.add_argument(
+        "--storage",
+        help="Optuna storage shared by several processes: postgresql://..., sqlite:///file.db "
+        "or a journal file (journal:///path or a path); with --study (docs/training.md)",
+    )
+    p.add_argument("--study", help="the shared study's name (created by the first worker)")
+    p.add_argument(
+        "--finalize",
+        action="store_true",
+        help="with --storage: refit the study's best trial and write the run folder (no "
+        "search); without it a worker only searches",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
 
@@ -262,6 +274,8 @@ def _config(args):
         jobs=args.jobs,
         workers=args.workers if args.workers is not None else default_workers(args.jobs),
         max_us_per_row=args.max_us_per_row or None,
+        storage=args.storage,
+        study=args.study,
     )
 
 
@@ -330,9 +344,15 @@ def run(argv: list[str]) -> int:
 
     from train.artifacts import leaderboard_rows, write_run
     from train.printout import format_leaderboard, summary
-    from train.search import run_search
+    from train.search import run_search, shared
 
-    result = run_search(dataset, config, _progress_factory(args))
+    if args.finalize and config.storage is None:
+        raise UsageError("--finalize needs --storage and --study")
+    if config.storage is not None and not args.finalize:
+        print(shared.search_only(dataset, config, _progress_factory(args)))
+        return 0
+    search = shared.finalize if args.finalize else run_search
+    result = search(dataset, config, _progress_factory(args))
     command = ["python", "-m", "train", *argv]
     extra = None
     if not args.no_report:

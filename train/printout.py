@@ -25,7 +25,10 @@ def format_leaderboard(rows: list[dict], metric: str) -> str:
     header.append(f"{'us/row':>10}")
     header.append(f"{'us/record':>10}")
     lines.append(" ".join(header))
-    for row in rows:
+    sampled = len({row.get("rows") for row in rows}) > 1
+    for i, row in enumerate(rows):
+        if sampled and (i == 0 or row["rows"] != rows[i - 1]["rows"]):
+            lines.append(f"   -- cross-validated on {row['rows']:,} rows --")
         mark = "* " if row["selected"] else "  "
         cells = [mark, f"{row['name']:<{WIDE}}", f"{row['strategy']:<13}"]
         if row["error"]:
@@ -61,6 +64,12 @@ def summary(result, metrics: dict, out: Path, report: bool) -> str:
         f"{metrics['trials_pruned']} pruned, {metrics['trials_failed']} failed) in "
         f"{metrics['search_seconds']:.0f} s; picked {sel['picked']}: {sel['reason']}"
     ]
+    if len(result.rungs) > 1:
+        lines.append(
+            f"searched on samples of {', '.join(f'{r:,}' for r in result.rungs)} rows; "
+            f"compared on {result.winner.rows:,}; refit on all {result.n_train:,} in "
+            f"{result.refit_seconds:.0f} s (predicted {result.refit_predicted_seconds:.0f} s)"
+        )
     if result.model.members:
         lines.append(
             "ensemble: " + ", ".join(f"{m.name} x{m.weight:.2f}" for m in result.model.members)

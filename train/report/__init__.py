@@ -5,7 +5,9 @@ figures as PNG files beside it.
 
 It reads what the search computed and the run folder's files; the only extra
 fits are the runner-up's refit (for its test curves) and the permutation
-importance's predictions.
+importance's predictions. Overview figures, the runner-up's refit and the
+importance use bounded samples, so a table of millions of rows costs no
+more than one of a hundred thousand.
 
 - `sections`: what the report says, in order (`build`, `write`)
 - `figures`, `search_figures`: the pictures; `stats`: the numbers behind them

@@ -34,9 +34,9 @@ def _leaderboard_frame(folder: Path | None, result, metric: str) -> pd.DataFrame
 def build(dataset, result, config, command: list[str], train_fn=None, folder=None) -> dict:
     """Compute the report's figures and numbers; `folder` is the run folder whose
     optional files (trials.csv, ensemble.json, leaderboard.csv costs) add sections."""
-    X, y, schema = dataset.X, dataset.y, result.model.schema
-    model, metric = result.model, config.metric
-    figs = [figures.class_balance(y, schema)]
+    schema, model, metric = result.model.schema, result.model, config.metric
+    figs = [figures.class_balance(dataset.y, schema)]
+    X, y = stats.bounded(dataset.X, dataset.y, stats.REPORT_ROWS, config.seed)
     for maker in (
         figures.numeric_distributions,
         figures.categorical_rates,
@@ -148,6 +148,8 @@ def data_overview(doc: Document, dataset, schema, by_name: dict) -> None:
         doc.table(["column", "read as"], read_as)
     if schema.dropped:
         doc.table(["dropped column", "why"], [[k, v] for k, v in schema.dropped.items()])
+    if len(y) > stats.REPORT_ROWS:
+        doc.para(f"The figures below draw a stratified sample of {stats.REPORT_ROWS:,} rows.")
     for name in ("numeric_by_class", "categorical_rates", "correlation"):
         doc.figure(by_name.get(name))
 

@@ -16,6 +16,10 @@ from train import evaluate, leaderboard
 BOOTSTRAP = 200
 IMPORTANCE_ROWS = 5000
 IMPORTANCE_REPEATS = 3
+# Data-overview figures and the runner-up's refit use at most this many rows
+# (a stratified sample), so the report's time and memory stay bounded on
+# tables of millions of rows.
+REPORT_ROWS = 100_000
 # The test metrics given bootstrap intervals (what weighted_metrics computes).
 INTERVAL_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall")
 
@@ -35,17 +39,27 @@ def runner_up(result, metric: str):
     return others[0] if others else None
 
 
+def bounded(X: pd.DataFrame, y: np.ndarray, rows: int, seed: int):
+    """(X, y), or a stratified sample of `rows` of them when there are more."""
+    if len(y) <= rows:
+        return X, y
+    from train.search.schedule import stratified_rows
+
+    take = stratified_rows(np.asarray(y), rows, seed)
+    return X.iloc[take].reset_index(drop=True), np.asarray(y)[take]
+
+
 def runner_up_scores(result, config, candidate) -> np.ndarray:
-    """Test-split probabilities of `candidate` refit on the whole train split
-    as the search would refit it (its parameters, rounds and features)."""
+    """Test-split probabilities of `candidate` refit on the train split (at
+    most REPORT_ROWS of it) as the search would refit it (its parameters,
+    rounds and features)."""
     from train.search.refit import refit
 
     schema = result.model.schema
+    X, y = bounded(result.X_train, result.y_train, REPORT_ROWS, config.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipe = refit(
-            candidate, schema, result.X_train, result.y_train, config, result.ratio, result.derived
-        )
+        pipe = refit(candidate, schema, X, y, config, result.ratio, result.derived)
         return pipe.predict_proba(result.X_test[schema.names])[:, 1]
 
 

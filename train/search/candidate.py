@@ -33,6 +33,10 @@ class CandidateResult:
     members: list[tuple[CandidateResult, float]] | None = None  # the ensemble candidate
     sample_pipeline: Pipeline | None = None  # fitted on fold 0, to measure serving cost
     nested: list[float] | None = None  # ensemble: per-fold score of the cross-validated selection
+    rows: int = 0  # training rows the scores come from (a rung's sample, or all)
+    optuna_params: dict = field(default_factory=dict)  # the trial's suggestions, to rerun it
+    defaults: bool = False  # the learner's untuned starting point
+    wall_seconds: float = 0.0  # the whole trial, all folds
 
     @property
     def name(self) -> str:

@@ -38,6 +38,12 @@ class SearchConfig:
     max_us_per_row: float | None = None
     jobs: int = 1  # threads per fit of a threaded learner (boosters, random forest); -1 = all
     workers: int = 1  # CV folds fitted side by side, on threads
+    # Training splits above this many rows are searched on row samples (rungs),
+    # the first of first_rung rows; the winner is refit on all (train.search.schedule).
+    sample_above: int = 120_000
+    first_rung: int = 10_000
+    storage: str | None = None  # Optuna storage shared by several processes (--storage)
+    study: str | None = None  # the study's name in it (--study)
 
     def __post_init__(self) -> None:
         _known(self.learners, list(LEARNERS), "model")
@@ -60,6 +66,10 @@ class SearchConfig:
             raise UsageError("--max-us-per-row must be a positive number of microseconds, or 0")
         if self.workers < 1:
             raise UsageError("--workers must be a positive number of threads")
+        if self.first_rung < 10 * self.folds or self.sample_above < self.first_rung:
+            raise UsageError("first_rung must be at least 10 rows per fold and <= sample_above")
+        if (self.storage is None) != (self.study is None):
+            raise UsageError("--storage and --study go together")
         if self.folds < 2:
             raise UsageError("--folds must be at least 2")
         if not 0.05 <= self.test_size <= 0.5:

@@ -89,6 +89,7 @@ def caruana(y, results, config) -> CandidateResult | None:
     strategies = sorted({m.strategy for m, _ in members})
     ens = CandidateResult("ensemble", "+".join(strategies), members=members)
     ens.oof = oof
+    ens.rows = pool[0].rows  # the pool is scored on one sample (run_search)
     ens.threshold = evaluate.choose_threshold(y, oof, config.objective)
     ens.folds = cv.fold_scores(y, oof, ids, config.folds, ens.threshold)
     ens.fit_seconds = sum(m.fit_seconds for m, _ in members)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 
@@ -39,3 +40,10 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+    def note(self, text: str) -> None:
+        """A line for the user, above the bar."""
+        if self.bar is not None and hasattr(self.bar, "write"):
+            self.bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)

@@ -49,8 +49,12 @@ def refit_winner(winner, schema, X, y, config, ratio, derived_auto, progress):
         progress.describe(f"refit {winner.name}")
         return refit(winner, schema, X, y, config, ratio, derived_auto), None
     progress.describe(f"refit {len(winner.members)} members")
-    side_by_side = config.workers > 1 and all(
-        LEARNERS[m.learner].parallel_folds for m, _ in winner.members
+    # Side by side only on tables searched whole: on a large one each member's
+    # refit holds its own copy of the encoded rows, and memory matters more.
+    side_by_side = (
+        config.workers > 1
+        and len(y) <= config.sample_above
+        and all(LEARNERS[m.learner].parallel_folds for m, _ in winner.members)
     )
     with (
         ThreadPoolExecutor(config.workers if side_by_side else 1) as pool,

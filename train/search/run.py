@@ -13,7 +13,7 @@ from train.column_kinds import date_columns
 from train.data import Dataset
 from train.encoding import choose as choose_encodings
 from train.features import DerivedSpec, discover
-from train.search import cv, refit, selection
+from train.search import cv, refit, schedule, selection
 from train.search.candidate import CandidateResult
 from train.search.ensemble import caruana, ensemble_document, ensemble_wins
 from train.search.fitting import train_schema
@@ -45,6 +45,11 @@ class SearchResult:
     derived: DerivedSpec = field(default_factory=DerivedSpec)  # discovered candidates
     search_seconds: float = 0.0
     ensemble_candidate: CandidateResult | None = None  # considered, won or not
+    # Pairs scored only on smaller samples than the winner's (leaderboard rows after the rest).
+    lower_rungs: list[CandidateResult] = field(default_factory=list)
+    rungs: list[int] = field(default_factory=list)  # rows of each search sample
+    refit_predicted_seconds: float = float("nan")
+    refit_seconds: float = float("nan")
 
 
 def onnx_cost(model, X) -> tuple[float, float, float]:
@@ -90,11 +95,12 @@ def _split(dataset: Dataset, config) -> _Split:
     return _Split(X_train, X_test, y_train, y_test, schema, ratio, derived_auto)
 
 
-def _choose(trials, s: _Split, config, progress, cost):
-    """(leaderboard candidates, single best, ensemble or None, winner, selection)."""
+def _choose(trials, s: _Split, config, progress, cost, y):
+    """(leaderboard candidates, single best, ensemble or None, winner, selection),
+    from `trials` scored on the same rows (whose target is `y`)."""
     board = pair_bests(trials, config.metric)
     single_best = selection.select(board, config.metric)
-    ens = caruana(s.y_train, trials, config) if config.ensemble else None
+    ens = caruana(y, trials, config) if config.ensemble else None
     ens_chosen = ensemble_wins(ens, single_best, config.metric)
     costed = board + ([ens] if ens is not None else [])
     if config.measure_cost:
@@ -105,22 +111,37 @@ def _choose(trials, s: _Split, config, progress, cost):
 
 
 def run_search(
-    dataset: Dataset, config, progress_factory=None, cost: selection.CostFunction | None = None
+    dataset: Dataset,
+    config,
+    progress_factory=None,
+    cost: selection.CostFunction | None = None,
+    trials_fn=run_trials,
 ) -> SearchResult:
     """The whole search on `dataset`. `cost(model, rows)` prices a candidate
     (default: export's onnxruntime measurement); `progress_factory(total)`
-    makes a progress bar."""
+    makes a progress bar; `trials_fn` runs the trials (train.search.shared's
+    finalize reruns a shared study's best instead)."""
     s = _split(dataset, config)
     progress = Progress(progress_factory, config, time.perf_counter())
-    trials, search_seconds = run_trials(
+    trials, search_seconds, ladder = trials_fn(
         s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
     )
-    board, single_best, ens, winner, info = _choose(trials, s, config, progress, cost)
+    # Scores are compared only on the same rows: the largest sample with a result.
+    final = ladder.rung(ladder.final_rows(trials))
+    compared = [t for t in trials if t.rows == final.rows]
+    board, single_best, ens, winner, info = _choose(compared, s, config, progress, cost, final.y)
+    predicted = schedule.refit_seconds(winner, len(s.y_train), config.folds)
+    progress.note(
+        f"refit: {winner.name if winner.members else f'{winner.learner}/{winner.strategy}'} on "
+        f"{len(s.y_train):,} rows, about {predicted:.0f} s (predicted)"
+    )
+    refit_started = time.perf_counter()
     pipeline, members = refit.refit_winner(
         winner, s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
     )
+    refit_seconds = time.perf_counter() - refit_started
     progress.close()
-    calibration, threshold, calibration_report = refit.calibrate(winner, s.y_train, config)
+    calibration, threshold, calibration_report = refit.calibrate(winner, final.y, config)
     model = TrainedModel(
         pipeline, winner.learner, winner.strategy, threshold, calibration, s.schema, members
     )
@@ -145,4 +166,21 @@ def run_search(
         derived=s.derived_auto,
         search_seconds=search_seconds,
         ensemble_candidate=ens,
+        lower_rungs=lower_rungs(trials, final.rows, config.metric),
+        rungs=ladder.sizes,
+        refit_predicted_seconds=predicted,
+        refit_seconds=refit_seconds,
     )
+
+
+def lower_rungs(trials, final_rows: int, metric: str) -> list[CandidateResult]:
+    """The best trial of each pair that never reached `final_rows`, from the
+    largest sample it was scored on."""
+    out: list[CandidateResult] = []
+    seen = {(t.learner, t.strategy) for t in trials if t.rows == final_rows}
+    for rows in sorted({t.rows for t in trials if t.rows < final_rows}, reverse=True):
+        for c in pair_bests([t for t in trials if t.rows == rows], metric):
+            if c.state == "complete" and (c.learner, c.strategy) not in seen:
+                out.append(c)
+                seen.add((c.learner, c.strategy))
+    return out

@@ -12,6 +12,8 @@ loop stops at the budget, or after exactly `trials` trials (no clock involved).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from train import leaderboard, metrics
 from train.features import DerivedSpec
 from train.models import LEARNERS
-from train.search import cv
+from train.search import cv, schedule
 from train.search.candidate import DERIVED, RAW, CandidateResult
 from train.search.fitting import skipped_reason
 
@@ -127,32 +129,62 @@ def drop_unneeded_pipelines(results, metric) -> None:
             r.sample_pipeline = None
 
 
-def _study(config, pairs, has_derived: bool):
+def open_storage(url: str):
+    """An Optuna storage from --storage: an RDB URL (postgresql://, sqlite://,
+    mysql://), or Optuna's journal file (journal:///path or a plain path)."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if url.startswith("journal://"):
+        return JournalStorage(JournalFileBackend(url[len("journal://") :]))
+    if "://" in url:
+        return url
+    return JournalStorage(JournalFileBackend(url))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def load_study(config, seed: int | None = None):
+    """The study: in memory, or created in (or loaded from) --storage."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    study = optuna.create_study(
+    n_pairs = len(first_trials(config))
+    return optuna.create_study(
+        storage=open_storage(config.storage) if config.storage else None,
+        study_name=config.study,
+        load_if_exists=config.storage is not None,
         direction="maximize" if metrics.higher_is_better(config.metric) else "minimize",
         sampler=optuna.samplers.TPESampler(
-            seed=config.seed,
+            seed=config.seed if seed is None else seed,
             multivariate=True,
             group=True,
-            n_startup_trials=len(pairs) + 5,
+            n_startup_trials=n_pairs + 5,
         ),
         # Every trial sees the same folds in the same order, so comparing running
         # scores at the same fold is fair; only the worst quarter is cut, since
         # one fold's score is noisy.
         pruner=optuna.pruners.PercentilePruner(
-            PRUNE_PERCENTILE, n_startup_trials=len(pairs) + 2, n_warmup_steps=0
+            PRUNE_PERCENTILE, n_startup_trials=n_pairs + 2, n_warmup_steps=0
         ),
     )
+
+
+def _study(config, pairs, has_derived: bool):
+    # Workers on one shared study draw different proposals.
+    shared = config.storage is not None
+    study = load_study(config, config.seed + os.getpid() if shared else None)
+    if shared and study.trials:
+        return study  # another worker enqueued the starting points
     for learner, strategy in pairs:
         fixed = {"learner": learner, f"{learner}.strategy": strategy}
         if has_derived:
             fixed["features"] = DERIVED
-        study.enqueue_trial(fixed)
+        study.enqueue_trial(fixed, user_attrs={"defaults": True})
     return study
 
 
@@ -163,6 +195,7 @@ class _Race:
 
     config: object
     deadline: float | None
+    first_rows: int = 0  # the smallest rung's rows: new trials run there
     results: list[CandidateResult] = field(default_factory=list)
     best: float = float("nan")
     failures: dict[str, int] = field(default_factory=dict)
@@ -173,16 +206,18 @@ class _Race:
     def any_complete(self) -> bool:
         return any(r.state == "complete" for r in self.results)
 
+    def explored(self) -> int:
+        return sum(r.rows == self.first_rows for r in self.results)
+
+    def left(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.perf_counter()
+
     def over(self) -> bool:
         if len(self.banned) >= len(self.config.learners):
             return True
-        if self.config.trials is not None and len(self.results) >= self.config.trials:
+        if self.config.trials is not None and self.explored() >= self.config.trials:
             return True
-        return (
-            self.deadline is not None
-            and time.perf_counter() >= self.deadline
-            and self.any_complete()
-        )
+        return self.deadline is not None and self.left() <= 0 and self.any_complete()
 
     def skip(self, learner: str, strategy: str) -> bool:
         """Not run, not counted. The caller tells optuna the trial was pruned,
@@ -204,7 +239,7 @@ class _Race:
         score = result.mean(metric)
         if result.state == "complete":
             study.tell(trial, score)
-            if metrics.is_better(score, self.best, metric):
+            if result.rows == self.first_rows and metrics.is_better(score, self.best, metric):
                 self.best = score
         elif result.state == "pruned":
             study.tell(trial, state=TrialState.PRUNED)
@@ -216,60 +251,120 @@ class _Race:
             if self.failures[learner] >= MAX_FAILURES and not fitted:
                 self.banned.add(learner)
         self.results.append(result)
-        self.losing = losing_pairs(self.results, metric)
-        drop_unneeded_pipelines(self.results, metric)
+        first = [r for r in self.results if r.rows == self.first_rows]
+        self.losing = losing_pairs(first, metric)
+        for rows in {r.rows for r in self.results}:
+            drop_unneeded_pipelines([r for r in self.results if r.rows == rows], metric)
+
+
+def _promotion(race, ladder, clock, config, started):
+    """(result, rows) of the next configuration to run on a bigger rung, once
+    the smallest rung has had its share (its trials, or EXPLORE_SHARE of the
+    budget), and only when the clock says it fits; else None."""
+    if not ladder.sampled:
+        return None
+    if config.trials is not None:
+        if race.explored() < config.trials:
+            return None
+    elif time.perf_counter() - started < schedule.EXPLORE_SHARE * config.budget:
+        return None
+    for origin, rows in ladder.pending(race.results, config.metric):
+        if origin.learner not in race.banned and clock.fits_like(origin, rows, race.left()):
+            return origin, rows
+    return None
+
+
+def _nothing_fits(race, clock, config) -> bool:
+    """No learner's next trial on the smallest rung fits in the time left (a
+    search with no result yet always gets its first trial)."""
+    if race.deadline is None or not race.any_complete():
+        return False
+    left = race.left()
+    return not any(
+        clock.fits(learner, race.first_rows, left)
+        for learner in config.learners
+        if learner not in race.banned
+    )
+
+
+def _ask(study, promotion, first_rows: int):
+    """The next optuna trial, its rows, and whether it starts from defaults."""
+    if promotion is not None:
+        origin, rows = promotion
+        study.enqueue_trial(
+            origin.optuna_params,
+            user_attrs={"rows": rows, "defaults": origin.defaults, "promoted_from": origin.trial},
+        )
+    trial = study.ask()
+    rows = int(trial.user_attrs.get("rows", first_rows))
+    return trial, rows, bool(trial.user_attrs.get("defaults", False))
 
 
 def run_trials(schema, X, y, config, ratio, derived_auto: DerivedSpec, progress):
-    """The Optuna loop (ask/tell). Returns every trial's CandidateResult and
-    the seconds it took."""
+    """The Optuna loop (ask/tell), on the rungs of `schedule.Ladder`. Returns
+    every trial's CandidateResult, the seconds it took, and the ladder."""
     from optuna.trial import TrialState
 
     user = DerivedSpec(sums=tuple(config.sums))
     specs = {RAW: user, DERIVED: user.merged(derived_auto)}
     has_derived = bool(derived_auto)
-    pairs = first_trials(config)
-    study = _study(config, pairs, has_derived)
-    folds = cv.cv_splits(X, y, config)
+    study = _study(config, first_trials(config), has_derived)
+    ladder = schedule.Ladder(X, y, config, cv.cv_splits)
+    clock = schedule.TrialClock()
     started = time.perf_counter()
-    race = _Race(config, None if config.trials is not None else started + config.budget)
+    deadline = None if config.trials is not None else started + config.budget
+    race = _Race(config, deadline, ladder.sizes[0])
     pool = ThreadPoolExecutor(config.workers) if config.workers > 1 else None
+    worker = worker_name()
     try:
         with warnings.catch_warnings():
             # One filter for every fold thread: catch_warnings inside threads
             # races on the process-wide filter list.
             warnings.simplefilter("ignore")
-            while not race.over():
-                n = len(race.results)
-                trial = study.ask()
+            while True:
+                promotion = _promotion(race, ladder, clock, config, started)
+                if promotion is None and (race.over() or _nothing_fits(race, clock, config)):
+                    break
+                trial, rows, defaults = _ask(study, promotion, race.first_rows)
                 learner, strategy, features, params = suggest(
-                    trial, config, has_derived, defaults=n < len(pairs)
+                    trial, config, has_derived, defaults=defaults
                 )
-                if race.skip(learner, strategy):
+                promoted = rows != race.first_rows
+                if not promoted and (
+                    race.skip(learner, strategy)
+                    or (race.any_complete() and not clock.fits(learner, rows, race.left()))
+                ):
                     study.tell(trial, state=TrialState.PRUNED)
                     continue
-                progress.describe(f"trial {n} {learner}/{strategy}")
+                trial.set_user_attr("worker", worker)
+                trial.set_user_attr("rows", rows)
+                progress.describe(f"trial {trial.number} {learner}/{strategy} on {rows:,} rows")
+                rung = ladder.rung(rows)
+                began = time.perf_counter()
                 result = cv.cross_validate(
                     schema,
-                    X,
-                    y,
+                    rung.X,
+                    rung.y,
                     learner,
                     strategy,
                     config,
                     ratio,
                     params=params,
                     derived=specs[features],
-                    splits=folds,
-                    trial=trial,
+                    splits=rung.folds,
+                    trial=None if promoted else trial,  # other rungs' scores would prune it
                     deadline=race.deadline if race.any_complete() else None,
                     pool=pool,
                 )
-                result.trial = trial.number
-                result.features = features
+                result.wall_seconds = time.perf_counter() - began
+                if result.state == "complete":
+                    clock.record(learner, rows, result.wall_seconds)
+                result.trial, result.features, result.rows = trial.number, features, rows
+                result.optuna_params, result.defaults = dict(trial.params), defaults
                 result.elapsed_seconds = time.perf_counter() - started
                 race.record(study, trial, result)
                 progress.trial_done(len(race.results), race.best)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return race.results, time.perf_counter() - started
+    return race.results, time.perf_counter() - started, ladder
