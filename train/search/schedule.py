@@ -32,8 +32,8 @@ PRIOR_SECONDS_PER_ROW = {
     "logreg": 40e-6,
     "xgboost": 60e-6,
     "lightgbm": 40e-6,
-    "random_forest": 150e-6,
-    "gradient_boosting": 300e-6,
+    "rf": 150e-6,
+    "gb": 300e-6,
     "keras": 400e-6,
 }
 DEFAULT_PRIOR = 300e-6
