@@ -12,6 +12,10 @@ import numpy as np
 import pandas as pd
 
 TOP_REASONS = 3
+# Test rows the section explains at most: the mean |contribution| is stable
+# long before, and a million-row table's test split would cost the report
+# minutes and a copy of its contributions.
+MAX_ROWS = 20_000
 
 
 def contributions(model, X: pd.DataFrame):
@@ -35,6 +39,9 @@ def _value(v) -> str:
 def section(doc, model, X_test: pd.DataFrame, importance: list) -> None:
     """Adds "Reasons" to the report: global mean |contribution| and three customers."""
     doc.section('Reasons (contributions served by POST /predict with "explain")')
+    if len(X_test) > MAX_ROWS:
+        X_test = X_test.sample(MAX_ROWS, random_state=0)
+    X_test = X_test.reset_index(drop=True)
     found = contributions(model, X_test)
     if isinstance(found, str):
         doc.para(found + ". The served graph has no `contributions` output.")
@@ -44,7 +51,7 @@ def section(doc, model, X_test: pd.DataFrame, importance: list) -> None:
     permutation = {name: drop for name, drop, _ in importance}
     rank = np.argsort(-mean_abs, kind="stable")
     doc.para(
-        f"Mean |contribution| (log-odds) over the {len(X_test):,} test rows, beside the drop in "
+        f"Mean |contribution| (log-odds) over {len(X_test):,} test rows, beside the drop in "
         "PR AUC when the column is shuffled. Path contributions (trees) or coefficient x centred "
         f"value (logistic regression); base value {base:.4f}. See docs/reasons.md."
     )
