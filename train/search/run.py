@@ -84,11 +84,16 @@ def _split(dataset: Dataset, config) -> _Split:
     X_test = X_test.reset_index(drop=True)
     cv.check_enough_positives(y_train, config)
     schema = train_schema(dataset.schema, X_train)
-    schema = choose_encodings(schema, X_train, y_train, config.folds, config.seed)
+    # Encodings and derived features are decided on at most sample_above rows
+    # (all of a small table): a stratified sample tells them apart as well, in
+    # a fraction of a large table's time.
+    look = schedule.stratified_rows(y_train, config.sample_above, config.seed)
+    X_look, y_look = X_train.iloc[look].reset_index(drop=True), y_train[look]
+    schema = choose_encodings(schema, X_look, y_look, config.folds, config.seed)
     ratio = float((y_train == 0).sum()) / max(int(y_train.sum()), 1)
     taken = schema.names + [n for n, _ in config.sums]
     derived_auto = (
-        discover(X_train, y_train, schema.numeric, taken, schema.categorical, date_columns(schema))
+        discover(X_look, y_look, schema.numeric, taken, schema.categorical, date_columns(schema))
         if config.auto_features
         else DerivedSpec()
     )
