@@ -84,6 +84,7 @@ def test_run_writes_the_run_folder(csv_path, tmp_path):
     trials = list(csv.DictReader((out / "trials.csv").open()))
     assert list(trials[0]) == [
         "trial",
+        "rows",
         "elapsed_seconds",
         "learner",
         "sampler",
