@@ -46,28 +46,7 @@ def render(m: Measured, provenance: str, arm64: dict | None) -> str:
     low_mb = cheapest_api_memory(m)
     per_request = lambda_api(m, 1, api_mb, "x86_64", COLD_SHARE)
     per_gb = lambda_batch(m, 1, batch_mb, "x86_64")
-    fargate_api_month, fargate_batch_month = fargate_api(m, 1), fargate_batch(m, 1)
-    low_saving = 1 - lambda_api(m, 1, low_mb, "x86_64", COLD_SHARE) / per_request
-    api_rows = [
-        [count(n)]
-        + [money(lambda_api(m, n, api_mb, a, COLD_SHARE)) for a in archs]
-        + [money(lambda_api(m, n, api_mb, "x86_64", 1.0)), money(sagemaker_api(m, n))]
-        + [money(fargate_api(m, n)), money(lmi_api(m, n))]
-        for n in API_VOLUMES
-    ]
-    batch_rows = [
-        [f"{gb:,} GB"]
-        + [money(lambda_batch(m, gb, batch_mb, a)) for a in archs]
-        + ["n/a", money(fargate_batch(m, gb)), money(lmi_batch(m, gb))]
-        for gb in BATCH_VOLUMES
-    ]
-    size_rows = [
-        [f"{s}", "yes" if fits(s, m.api_rss_mb) else "no", "yes" if fits(s, m.batch_rss_mb) else "no"]
-        + [f"{api_ms(m, s):.2f}", f"{math.ceil(api_ms(m, s))}", f"{init_ms(m, s):.0f}"]
-        + [money(lambda_api(m, 1e6, s, "x86_64", COLD_SHARE)), money(lambda_batch(m, 1, s, "x86_64"))]
-        + [f"{900 * m.mb_per_s * share(s) / 1000:.1f}"]
-        for s in MEMORY_SIZES
-    ]  # fmt: skip
+    api_rows, batch_rows, size_rows = _rows(m, archs, api_mb, batch_mb)
     price_rows = [[p.what, f"{p.value:g} {p.unit}", p.source, p.read] for p in PRICES.values()]
     arch_note = (
         f"arm64 is in the tables because `make arm64-check` passed ({arm64['date']}, "
@@ -86,51 +65,8 @@ def render(m: Measured, provenance: str, arm64: dict | None) -> str:
         "is called directly), S3, SQS, CloudWatch and data transfer.",
         arch_note,
         "",
-        "## In short",
-        "",
-        f"- **Deploy the API at {api_mb} MB** (x86_64): the smallest size at which the",
-        f"  measured figures hold (they were measured on one whole vCPU; {RSS_MARGIN}x the",
-        f"  peak RSS fits). The cheapest size, {low_mb} MB, bills {low_saving:.0%} less (the $0.20",
-        "  request fee is most of the bill) with a cold start modelled at",
-        f"  {init_ms(m, low_mb):.0f} ms instead of {m.init_ms:.0f}.",
-        f"- **Deploy batch at {batch_mb} MB**: below one vCPU a GB costs the same and",
-        "  takes longer (nearer the 15-minute limit); above it a second thread barely helps.",
-        "- API: Lambda is cheaper than one always-on Fargate task (0.25 vCPU) below",
-        f"  **{count(break_even(fargate_api_month, per_request))} requests a month**, and than",
-        f"  Lambda Managed Instances ({LMI_INSTANCES} x m7g.large) below",
-        f"  **{count(break_even(lmi_api(m, 0), per_request - PRICES['request'].value))}**.",
-        f"  SageMaker Serverless Inference bills {sagemaker_api(m, 1) / per_request:.2f}x",
-        "  Lambda's price a request at every volume: it has no request fee (its price",
-        "  could not be checked here, see Prices).",
-        "- Batch: Lambda is cheaper than one always-on 1 vCPU Fargate task below",
-        f"  **{break_even(fargate_batch_month, per_gb):,.0f} GB a month**, and than Managed",
-        f"  Instances below **{break_even(lmi_batch(m, 0), per_gb):,.0f} GB**.",
-        "",
-        "## Measured figures",
-        "",
-        table(
-            ["figure", "value", "from docs/benchmarks.json"],
-            [
-                [
-                    "handler per request, p50",
-                    f"{m.handler_ms:.3f} ms",
-                    "single_record.winner.handler",
-                ],
-                [
-                    "cold start (INIT), real runtime, tracing on",
-                    f"{m.init_ms:.0f} ms",
-                    "cold_start_rie",
-                ],
-                [
-                    "batch, one thread",
-                    f"{m.rows_per_s:,.0f} rows/s, {m.mb_per_s:.1f} MB/s",
-                    "batch.full",
-                ],
-                ["peak RSS, small file", f"{m.api_rss_mb:.0f} MB", "memory['1 MB']"],
-                ["peak RSS, largest file", f"{m.batch_rss_mb:.0f} MB", "memory (max)"],
-            ],
-        ),  # fmt: skip
-        "",
+        *_in_short(m, api_mb, batch_mb, low_mb, per_request, per_gb),
+        *_measured(m),
         f"## API: single-record requests a month (Lambda at {api_mb} MB)",
         "",
         table(
@@ -174,6 +110,99 @@ def render(m: Measured, provenance: str, arm64: dict | None) -> str:
             size_rows,
         ),  # fmt: skip
         "",
+        *_model_notes(),
+        "## Prices",
+        "",
+        table(["what", "price", "source", "read"], price_rows),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _rows(m: Measured, archs: list[str], api_mb: int, batch_mb: int):
+    """The API, batch and memory-size tables' rows."""
+    api_rows = [
+        [count(n)]
+        + [money(lambda_api(m, n, api_mb, a, COLD_SHARE)) for a in archs]
+        + [money(lambda_api(m, n, api_mb, "x86_64", 1.0)), money(sagemaker_api(m, n))]
+        + [money(fargate_api(m, n)), money(lmi_api(m, n))]
+        for n in API_VOLUMES
+    ]
+    batch_rows = [
+        [f"{gb:,} GB"]
+        + [money(lambda_batch(m, gb, batch_mb, a)) for a in archs]
+        + ["n/a", money(fargate_batch(m, gb)), money(lmi_batch(m, gb))]
+        for gb in BATCH_VOLUMES
+    ]
+    size_rows = [
+        [f"{s}", "yes" if fits(s, m.api_rss_mb) else "no", "yes" if fits(s, m.batch_rss_mb) else "no"]
+        + [f"{api_ms(m, s):.2f}", f"{math.ceil(api_ms(m, s))}", f"{init_ms(m, s):.0f}"]
+        + [money(lambda_api(m, 1e6, s, "x86_64", COLD_SHARE)), money(lambda_batch(m, 1, s, "x86_64"))]
+        + [f"{900 * m.mb_per_s * share(s) / 1000:.1f}"]
+        for s in MEMORY_SIZES
+    ]  # fmt: skip
+    return api_rows, batch_rows, size_rows
+
+
+def _in_short(m: Measured, api_mb, batch_mb, low_mb, per_request, per_gb) -> list[str]:
+    fargate_api_month, fargate_batch_month = fargate_api(m, 1), fargate_batch(m, 1)
+    low_saving = 1 - lambda_api(m, 1, low_mb, "x86_64", COLD_SHARE) / per_request
+    return [
+        "## In short",
+        "",
+        f"- **Deploy the API at {api_mb} MB** (x86_64): the smallest size at which the",
+        f"  measured figures hold (they were measured on one whole vCPU; {RSS_MARGIN}x the",
+        f"  peak RSS fits). The cheapest size, {low_mb} MB, bills {low_saving:.0%} less (the $0.20",
+        "  request fee is most of the bill) with a cold start modelled at",
+        f"  {init_ms(m, low_mb):.0f} ms instead of {m.init_ms:.0f}.",
+        f"- **Deploy batch at {batch_mb} MB**: below one vCPU a GB costs the same and",
+        "  takes longer (nearer the 15-minute limit); above it a second thread barely helps.",
+        "- API: Lambda is cheaper than one always-on Fargate task (0.25 vCPU) below",
+        f"  **{count(break_even(fargate_api_month, per_request))} requests a month**, and than",
+        f"  Lambda Managed Instances ({LMI_INSTANCES} x m7g.large) below",
+        f"  **{count(break_even(lmi_api(m, 0), per_request - PRICES['request'].value))}**.",
+        f"  SageMaker Serverless Inference bills {sagemaker_api(m, 1) / per_request:.2f}x",
+        "  Lambda's price a request at every volume: it has no request fee (its price",
+        "  could not be checked here, see Prices).",
+        "- Batch: Lambda is cheaper than one always-on 1 vCPU Fargate task below",
+        f"  **{break_even(fargate_batch_month, per_gb):,.0f} GB a month**, and than Managed",
+        f"  Instances below **{break_even(lmi_batch(m, 0), per_gb):,.0f} GB**.",
+        "",
+    ]
+
+
+def _measured(m: Measured) -> list[str]:
+    return [
+        "## Measured figures",
+        "",
+        table(
+            ["figure", "value", "from docs/benchmarks.json"],
+            [
+                [
+                    "handler per request, p50",
+                    f"{m.handler_ms:.3f} ms",
+                    "single_record.winner.handler",
+                ],
+                [
+                    "cold start (INIT), real runtime, tracing on",
+                    f"{m.init_ms:.0f} ms",
+                    "cold_start_rie",
+                ],
+                [
+                    "batch, one thread",
+                    f"{m.rows_per_s:,.0f} rows/s, {m.mb_per_s:.1f} MB/s",
+                    "batch.full",
+                ],
+                ["peak RSS, small file", f"{m.api_rss_mb:.0f} MB", "memory['1 MB']"],
+                ["peak RSS, largest file", f"{m.batch_rss_mb:.0f} MB", "memory (max)"],
+            ],
+        ),  # fmt: skip
+        "",
+    ]
+
+
+def _model_notes() -> list[str]:
+    return [
         "## The model",
         "",
         f"- Lambda gives CPU in proportion to memory, one vCPU at {FULL_VCPU_MB} MB; the handler,",
@@ -196,9 +225,4 @@ def render(m: Measured, provenance: str, arm64: dict | None) -> str:
         "  per concurrent request, so each holds its own model session. The m7g.large is",
         "  Graviton: no x86 `.large` price was found; its rows assume this machine's speed.",
         "",
-        "## Prices",
-        "",
-        table(["what", "price", "source", "read"], price_rows),
-        "",
     ]
-    return "\n".join(lines)

@@ -145,6 +145,45 @@ def _json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, default=float) + "\n")
 
 
+def _run_info(result, dataset, config, command: list[str], elapsed_seconds) -> dict:
+    """run.json: how the run was made, from what data, and what it picked."""
+    return {
+        "run_format": RUN_FORMAT,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "data": {
+            "source": dataset.source,
+            "sha256": dataset.sha256,
+            "rows": int(len(dataset.y)),
+            "notes": dataset.notes,
+        },
+        "learner": result.model.learner,
+        "strategy": result.model.strategy,
+        "threshold": result.model.threshold,
+        "seed": config.seed,
+        "elapsed_seconds": elapsed_seconds,
+        "folds": config.folds,
+        "learners_searched": config.learners,
+        "strategies_searched": config.strategies,
+        "budget_seconds": None if config.trials is not None else config.budget,
+        "trials_requested": config.trials,
+        "study": None
+        if config.storage is None
+        else {
+            "storage": re.sub(r"//[^/@]*@", "//", config.storage),  # no credentials
+            "name": config.study,
+            "trial": result.winner.trial,
+        },
+        "search_rows": result.rungs,  # each sample's rows; one entry: all rows
+        "refit": {
+            "rows": result.n_train,
+            "predicted_seconds": result.refit_predicted_seconds,
+            "seconds": result.refit_seconds,
+        },
+        "packages": package_versions(),
+    }
+
+
 def write_run(
     out: Path,
     result: SearchResult,
@@ -176,41 +215,7 @@ def write_run(
             writer.writerows(trial_rows(result, config.metric))
         if result.ensemble is not None:
             _json(tmp / ENSEMBLE_FILE, result.ensemble)
-        run_info = {
-            "run_format": RUN_FORMAT,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": command,
-            "data": {
-                "source": dataset.source,
-                "sha256": dataset.sha256,
-                "rows": int(len(dataset.y)),
-                "notes": dataset.notes,
-            },
-            "learner": result.model.learner,
-            "strategy": result.model.strategy,
-            "threshold": result.model.threshold,
-            "seed": config.seed,
-            "elapsed_seconds": elapsed_seconds,
-            "folds": config.folds,
-            "learners_searched": config.learners,
-            "strategies_searched": config.strategies,
-            "budget_seconds": None if config.trials is not None else config.budget,
-            "trials_requested": config.trials,
-            "study": None
-            if config.storage is None
-            else {
-                "storage": re.sub(r"//[^/@]*@", "//", config.storage),  # no credentials
-                "name": config.study,
-                "trial": result.winner.trial,
-            },
-            "search_rows": result.rungs,  # each sample's rows; one entry: all rows
-            "refit": {
-                "rows": result.n_train,
-                "predicted_seconds": result.refit_predicted_seconds,
-                "seconds": result.refit_seconds,
-            },
-            "packages": package_versions(),
-        }
+        run_info = _run_info(result, dataset, config, command, elapsed_seconds)
         if extra is not None:
             started = time.perf_counter()
             extra(tmp, run_info)
