@@ -23,6 +23,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scripts.split_spread import parse_seeds  # noqa: E402
+
 DATASETS = {
     "marketing": ["marketing_data.csv", "--target", "y", "--positive", "yes"],
     "telecom": [
@@ -36,14 +40,6 @@ DATASETS = {
     ],
 }
 FIELDS = ("cv", "best_cv", "trials", "test_roc", "test_pr")
-
-
-def parse_seeds(text: str) -> list[int]:
-    seeds = []
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        seeds += list(range(int(low), int(high or low) + 1))
-    return seeds
 
 
 def command(
@@ -146,6 +142,10 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default="marketing,telecom")
     p.add_argument("--out", type=Path, help="keep the runs here (default: a temporary folder)")
     args = p.parse_args(argv)
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError:
+        p.error(f"--seeds {args.seeds!r}: expected numbers and ranges such as 1-3,42")
     names = args.datasets.split(",")
     if unknown := set(names) - set(DATASETS):
         p.error(f"--datasets: unknown {sorted(unknown)}; known: {sorted(DATASETS)}")
@@ -166,7 +166,7 @@ def main(argv=None) -> int:
             checkouts[side], added = tree, [*added, tree]
         try:
             rows = []
-            for seed in parse_seeds(args.seeds):
+            for seed in seeds:
                 for name in names:
                     rows.append(
                         (
