@@ -49,13 +49,16 @@ def _race(run: Path, csv_path: Path, tmp: Path, name: str, threads: int) -> dict
     return entry
 
 
-def batch_compare(run: Path, data: Path, target: str, rows: int) -> dict:
+def batch_compare(run: Path, data: Path, target: str, rows: int, full_only: bool = False) -> dict:
     """Half and full size on one thread each (the target), then full size with
-    every vCPU each (what a Lambda function with that many vCPUs sees)."""
+    every vCPU each (what a Lambda function with that many vCPUs sees);
+    `full_only`: the target's race alone (full size, one thread each)."""
     out = {}
     runs = {"half": (rows // 2, 1), "full": (rows, 1)}
     if vcpus() > 1:
         runs["full_all_vcpus"] = (rows, vcpus())
+    if full_only:
+        runs = {"full": runs["full"]}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name, (size, threads) in runs.items():
