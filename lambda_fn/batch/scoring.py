@@ -19,7 +19,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from contract.cells import cell_number, number_problem, read_category
+from contract.cells import FLOAT32_MAX, cell_number, number_problem, read_category
 from contract.kinds import PARSED_KINDS, parsed_cells
 from contract.schema import NUMERIC
 from lambda_fn import reasons
@@ -240,15 +240,20 @@ def categories(cells: list[str]) -> list[str]:
 def numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """float32 values (nan for missing) and the (index, cell) pairs that are not numbers.
 
-    numpy parses a clean column in C, and a column whose missing cells are
-    empty (the usual case) on a second try; only what numpy cannot read, or
-    reads as nan or infinity, is judged cell by cell."""
-    values = _parsed(cells)
-    if values is None:
-        values = _parsed([c or "nan" for c in cells])
-    if values is not None:
+    numpy parses a clean column in C (float()'s own parser), and a column
+    whose missing cells are empty (the usual case) on a second try; what
+    numpy cannot read, or reads as nan, infinity or beyond FLOAT32_MAX, is
+    judged by cell_number, so that every cell gets cell_number's answer
+    whichever other cells share its chunk (a chunk's size never changes a
+    row's fate)."""
+    wide = _parsed(cells)
+    if wide is None:
+        wide = _parsed([c or "nan" for c in cells])
+    if wide is not None:
+        with np.errstate(over="ignore"):
+            values = wide.astype(np.float32)
         problems = []
-        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        for i in np.flatnonzero(~(np.abs(wide) <= FLOAT32_MAX)).tolist():
             number = cell_number(cells[i])
             if number is None:
                 problems.append((i, cells[i]))
@@ -260,9 +265,9 @@ def numbers(cells: list[str]) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 
 def _parsed(cells: list[str]) -> np.ndarray | None:
+    """float64 values, or None when a cell is not a number to float()."""
     try:
-        with np.errstate(over="ignore"):
-            return np.array(cells, dtype=np.float64).astype(np.float32)
+        return np.array(cells, dtype=np.float64)
     except (ValueError, OverflowError):
         return None
 

@@ -12,6 +12,7 @@ from lambda_fn.batch.scoring import (
     Outputs,
     feature_columns,
     header_problems,
+    numbers,
     score_chunks,
     scored_rows,
 )
@@ -76,3 +77,23 @@ def test_a_parsed_column_is_read_per_distinct_cell_as_cell_by_cell():
     assert [(i, c) for i, c, _ in problems] == [(len(cells), "maybe")]
     np.testing.assert_array_equal(values[:-1], expected)
     assert np.isnan(values[-1])
+
+
+def test_a_number_past_float32s_bound_is_rejected_whatever_shares_its_chunk(model):
+    """3.40001e38 fits a float32 but not cell_number's bound (FLOAT32_MAX):
+    numpy's fast path must not take it where a neighbour's bad cell would
+    have sent the column cell by cell, or the chunk size would decide."""
+    values, problems = numbers(["1", "3.40001e38"])
+    assert problems == [(1, "3.40001e38")] and values[0] == 1 and np.isnan(values[1])
+    assert numbers(["x", "3.40001e38"])[1] == [(0, "x"), (1, "3.40001e38")]
+    body = messy_body()
+    _, header = Records(io.BytesIO(body)).header()
+    lines = body.split(b"\n")
+    age = header.index("age")
+    edge = lines[2].split(b",")
+    edge[age] = b"3.40001e38"
+    lines.insert(2, b",".join(edge))
+    rows = b"\n".join(lines[1:])
+    outputs = [score_stream(rows, 1, header, model, chunk_rows=n) for n in (1, 3, 1000)]
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert b"3,age,3.40001e38,number is out of float32 range" in outputs[0][1]
