@@ -103,6 +103,13 @@ def _where_time_goes(full: dict, operator_share: dict) -> list[str]:
             f"| {label} | {full['handler']['timings'][key]:.2f} "
             f"| {full['pandas']['timings'][key]:.2f} |"
         )
+    cpu = {side: full[side].get("cpu_seconds") for side in ("handler", "pandas")}
+    if all(cpu.values()):
+        lines.append(
+            "| CPU seconds of the whole process, user + system "
+            f"| {cpu['handler']['user']:.2f} + {cpu['handler']['system']:.2f} "
+            f"| {cpu['pandas']['user']:.2f} + {cpu['pandas']['system']:.2f} |"
+        )
     h, pd_ = full["handler"]["timings"], full["pandas"]["timings"]
     h_rest = h["total_seconds"] - h["score_seconds"]
     pd_rest = pd_["total_seconds"] - pd_["score_seconds"]
