@@ -61,7 +61,10 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
         else:
             costed = None
 
-    p_test = model.predict_proba(result.X_test)
+    raw = result.test_raw  # what model.predict_proba(X_test) computes, kept from the scoring
+    if raw is None:
+        raw = model.pipeline.predict_proba(result.X_test[schema.names])[:, 1]
+    p_test = model.calibration.apply(raw) if model.calibration is not None else raw
     y_test = result.y_test
     scores = {f"{model.learner} + {model.strategy} (selected)": p_test}
     runner = stats.runner_up(result, metric)
@@ -73,7 +76,6 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
     figs.append(figures.threshold_sweep(y_test, p_test, model.threshold))
     curves = {"selected model": p_test}
     if model.calibration is not None:
-        raw = model.pipeline.predict_proba(result.X_test[schema.names])[:, 1]
         curves = {"before calibration": raw, "after calibration (served)": p_test}
     figs.append(figures.reliability(y_test, curves))
     importance, base = stats.permutation_importance(model, result.X_test, y_test, config.seed)

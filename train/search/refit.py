@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 from imblearn.pipeline import Pipeline
 
 from train import evaluate
@@ -104,11 +105,16 @@ def calibrate(winner, y_train, config) -> tuple[evaluate.PlattCalibration | None
     return calibration, threshold, report
 
 
-def score_on_test(model: TrainedModel, X_test, y_test, calibration_report: dict) -> dict:
-    """The one evaluation on the test part; adds its Brier scores (with and
-    without calibration) to `calibration_report`."""
+def test_probabilities(model: TrainedModel, X_test) -> np.ndarray:
+    """The pipeline's test-part probabilities before calibration (kept for the
+    report, which would otherwise predict the test part again)."""
+    return model.pipeline.predict_proba(X_test[model.schema.names])[:, 1]
+
+
+def score_on_test(model: TrainedModel, raw_test, y_test, calibration_report: dict) -> dict:
+    """The one evaluation on the test part, from test_probabilities; adds its
+    Brier scores (with and without calibration) to `calibration_report`."""
     schema, calibration = model.schema, model.calibration
-    raw_test = model.pipeline.predict_proba(X_test[schema.names])[:, 1]
     p_test = calibration.apply(raw_test) if calibration is not None else raw_test
     calibration_report["test_brier_uncalibrated"] = evaluate.ranking_metrics(y_test, raw_test)[
         "brier"

@@ -50,6 +50,7 @@ class SearchResult:
     rungs: list[int] = field(default_factory=list)  # rows of each search sample
     refit_predicted_seconds: float = float("nan")
     refit_seconds: float = float("nan")
+    test_raw: np.ndarray | None = None  # the pipeline's test probabilities, before calibration
 
 
 def onnx_cost(model, X) -> tuple[float, float, float]:
@@ -150,7 +151,8 @@ def run_search(
     model = TrainedModel(
         pipeline, winner.learner, winner.strategy, threshold, calibration, s.schema, members
     )
-    test_metrics = refit.score_on_test(model, s.X_test, s.y_test, calibration_report)
+    test_raw = refit.test_probabilities(model, s.X_test)
+    test_metrics = refit.score_on_test(model, test_raw, s.y_test, calibration_report)
     for c in trials:
         c.sample_pipeline = None
     return SearchResult(
@@ -175,6 +177,7 @@ def run_search(
         rungs=ladder.sizes,
         refit_predicted_seconds=predicted,
         refit_seconds=refit_seconds,
+        test_raw=test_raw,
     )
 
 
