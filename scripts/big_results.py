@@ -30,6 +30,7 @@ def measure(data: Path, budget: float, out: Path) -> dict:
     cmd = [sys.executable, "-m", "train", "--data", str(data), "--target", "y", "--budget"]
     cmd += [f"{budget:g}", "--out", str(out), "--no-progress"]
     log = out.with_suffix(".log")
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with open(log, "w") as fh:
         child = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
@@ -40,6 +41,10 @@ def measure(data: Path, budget: float, out: Path) -> dict:
     estimate = ESTIMATE.search(log.read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     run = json.loads((out / "run.json").read_text())
+    phases = run.get("phase_seconds", {})
+    inside = run["elapsed_seconds"]  # python -m train's clock up to writing the run folder
+    report = run.get("report_seconds", 0.0)
+    spent = metrics["search_seconds"] + run["refit"]["seconds"] + sum(phases.values())
     return {
         "budget_s": budget,
         "search_s": round(metrics["search_seconds"], 1),
@@ -52,6 +57,17 @@ def measure(data: Path, budget: float, out: Path) -> dict:
         "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),  # ru_maxrss is in KiB on Linux
         "test_roc_auc": round(metrics["roc_auc"], 4),
         "picked": metrics["selection"]["picked"],
+        # Where the seconds outside search and refit went: reading the CSV and
+        # the imports (the rest of the run's clock), prepare (split, encodings,
+        # derived features), select (ensemble, serving costs), test scoring,
+        # the report, and writing the run folder plus interpreter start and exit.
+        "outside_s": {
+            "read_and_imports": round(inside - spent, 1),
+            **{k: round(v, 1) for k, v in phases.items()},
+            "report": round(report, 1),
+            "write_start_exit": round(wall - inside - report, 1),
+        },
+        "load_avg_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
@@ -85,7 +101,11 @@ def main() -> None:
     results = [measure(data, args.budget, args.dir / f"run-{args.rows}-{args.budget:g}")]
     if args.compare:
         results.append(measure(data, args.compare, args.dir / f"run-{args.rows}-{args.compare:g}"))
-    print(f"{data.name}: {args.rows:,} rows; {os.cpu_count()} CPUs (shared machines skew times)")
+    print(
+        f"{data.name}: {args.rows:,} rows; {os.cpu_count()} CPUs (shared machines skew times: "
+        "load_avg_1min is the machine's load before and after each run; above the CPU count, "
+        "other work shared them)"
+    )
     for r in results:
         print(json.dumps(r))
         print("\n".join(bars(r)))
