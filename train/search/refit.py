@@ -116,11 +116,13 @@ def score_on_test(model: TrainedModel, raw_test, y_test, calibration_report: dic
     Brier scores (with and without calibration) to `calibration_report`."""
     schema, calibration = model.schema, model.calibration
     p_test = calibration.apply(raw_test) if calibration is not None else raw_test
-    calibration_report["test_brier_uncalibrated"] = evaluate.ranking_metrics(y_test, raw_test)[
-        "brier"
-    ]
-    calibration_report["test_brier"] = evaluate.ranking_metrics(y_test, p_test)["brier"]
     test_metrics = evaluate.ranking_metrics(y_test, p_test)
+    calibration_report["test_brier_uncalibrated"] = (
+        evaluate.ranking_metrics(y_test, raw_test)["brier"]
+        if calibration is not None
+        else test_metrics["brier"]
+    )
+    calibration_report["test_brier"] = test_metrics["brier"]
     test_metrics.update(evaluate.threshold_metrics(y_test, p_test, model.threshold))
     pred = (p_test >= model.threshold).astype(int)
     test_metrics["per_class"] = evaluate.per_class_table(
