@@ -57,12 +57,13 @@ def measure(data: Path, budget: float, out: Path) -> dict:
         "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),  # ru_maxrss is in KiB on Linux
         "test_roc_auc": round(metrics["roc_auc"], 4),
         "picked": metrics["selection"]["picked"],
-        # Where the seconds outside search and refit went: reading the CSV and
-        # the imports (the rest of the run's clock), prepare (split, encodings,
-        # derived features), select (ensemble, serving costs), test scoring,
-        # the report, and writing the run folder plus interpreter start and exit.
+        # Where the seconds outside search and refit went: the rest of the
+        # run's clock (reading the CSV, the imports, drawing the search's row
+        # samples), prepare (split, encodings, derived features), select
+        # (ensemble, serving costs), test scoring, the report, and writing the
+        # run folder plus interpreter start and exit.
         "outside_s": {
-            "read_and_imports": round(inside - spent, 1),
+            "read_imports_rest": round(inside - spent, 1),
             **{k: round(v, 1) for k, v in phases.items()},
             "report": round(report, 1),
             "write_start_exit": round(wall - inside - report, 1),
