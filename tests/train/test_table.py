@@ -139,3 +139,23 @@ def test_bad_utf8_keeps_pandas_one_line_error(tmp_path):
     path.write_bytes(b"a,y\n" + b"caf\xe9,no\n" * 20 + b"x,yes\n")
     with pytest.raises(UsageError, match="latin1.csv is not a readable CSV"):
         load_dataset(str(path), "y")
+
+
+def test_a_file_read_in_many_blocks_is_read_the_same(tmp_path, monkeypatch, arrow_reads):
+    monkeypatch.setattr(table, "BLOCK_BYTES", 4096)  # some hundred rows a block
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "amount": np.round(rng.normal(50, 20, n), 2).astype(str),
+            "plan": rng.choice(["basic", " pro", "NA", "max ", "?"], n),
+            "late": rng.choice(["", "1", "2", " 3"], n),
+            "y": rng.choice(["yes", "no", "no", "no"], n),
+        }
+    )
+    frame.loc[n - 5 :, "plan"] = "new in the last block"
+    path = tmp_path / "blocks.csv"
+    frame.to_csv(path, index=False)
+    ds = both(path)
+    assert arrow_reads == [True]
+    assert "new in the last block" in set(ds.X["plan"]) and ds.X["late"].dtype == np.float32
