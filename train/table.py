@@ -182,7 +182,7 @@ def read_arrow(data, gzipped: bool, delimiter: str, newlines: bool):
             table = pcsv.read_csv(
                 fh, read_options=read, parse_options=parse, convert_options=convert
             )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, EOFError):
+    except (pa.ArrowException, OSError, EOFError):
         return None
     columns = {name.strip(): table.column(i) for i, name in enumerate(names)}
     return columns if len(columns) == len(names) else None
