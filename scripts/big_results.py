@@ -72,9 +72,13 @@ def measure(data: Path, budget: float, out: Path) -> dict:
     }
 
 
-def bars(r: dict, rows: int) -> list[str]:
+def bars(r: dict, rows: int, compare: bool = False) -> list[str]:
     """The issue's bars, each with pass/fail: for --budget 60 on 1M rows, or
-    for 10M rows (it completes, within 8 GB)."""
+    for 10M rows (it completes, within 8 GB); the --compare run only has to
+    keep its budget."""
+    if compare:
+        return [f"  {'ok  ' if r['search_s'] <= r['budget_s'] + 5 else 'MISS'} search <= "
+                f"{r['budget_s'] + 5:g} s (the longer run is only the AUC reference)"]  # fmt: skip
     if rows >= 10_000_000:
         checks = [("completes", True), ("peak RSS <= 8 GB", r["peak_rss_gb"] <= 8)]
         return [f"  {'ok  ' if ok else 'MISS'} {text}" for text, ok in checks]
@@ -115,9 +119,9 @@ def main() -> None:
         "load_avg_1min is the machine's load before and after each run; above the CPU count, "
         "other work shared them)"
     )
-    for r in results:
+    for k, r in enumerate(results):
         print(json.dumps(r))
-        print("\n".join(bars(r, args.rows)))
+        print("\n".join(bars(r, args.rows, compare=k > 0)))
     if len(results) == 2:
         gap = results[1]["test_roc_auc"] - results[0]["test_roc_auc"]
         print(f"  {'ok  ' if gap <= 0.005 else 'MISS'} test ROC AUC within 0.005 of "
