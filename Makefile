@@ -134,7 +134,7 @@ results: setup data ## the default search and a larger one (full preset, RESULTS
 bench: setup data ## benchmarks (latency, 1M-row batch, cold start, size, training time) -> docs/benchmarks.md/.json
 	@test -f $(RUN)/model.onnx || { $(MAKE) --no-print-directory train && $(MAKE) --no-print-directory export; }
 	@test -f runs/marketing-keras/model.onnx || { \
-	  $(PY) -m train --data $(DATA) --target $(TARGET) --positive $(POSITIVE) --models keras --samplers none --out runs/marketing-keras && \
+	  $(PY) -m train --data $(DATA) --target $(TARGET) --positive $(POSITIVE) --models keras --samplers none --no-ensemble --out runs/marketing-keras && \
 	  $(PY) -m export --run runs/marketing-keras; }
 	$(PY) scripts/bench.py --run $(RUN) --keras-run runs/marketing-keras --data $(DATA) --target $(TARGET) \
 	    --runs runs/results --json docs/benchmarks.json --markdown docs/benchmarks.md

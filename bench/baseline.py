@@ -34,13 +34,20 @@ def typed(frame, schema):
     """The frame as the pipeline was trained on it: float32 numbers, dates,
     booleans and numbers written as text parsed as training parsed them, and
     categories as text with missing as the empty string."""
+    import numpy as np
+    import pandas as pd
+
     from contract.feeds import typed_column
     from contract.kinds import PARSED_KINDS
 
     for f in schema.features:
         column = frame[f.name]
         if f.kind in PARSED_KINDS:
-            frame[f.name] = typed_column(f, column)
+            # Column-wise, as a pandas user would: each distinct value parsed
+            # once by the contract's parser, then mapped (missing stays NaN).
+            codes, uniques = pd.factorize(column)
+            parsed = np.append(typed_column(f, uniques.to_numpy()), np.float32("nan"))
+            frame[f.name] = parsed[codes]
         elif f.kind == NUMERIC:
             frame[f.name] = column.astype("float32", copy=False)
         else:

@@ -40,11 +40,12 @@ def _feeds(csv_path: Path, schema, limit: int) -> dict:
 
 
 def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> dict:
-    """Share of onnxruntime kernel time per operator type, one thread, on one
-    chunk of the batch path (at most `rows` rows: as many as it scores at once)."""
+    """Share of onnxruntime kernel time per operator type, one thread, on
+    `rows` rows scored a chunk at a time, as the batch path scores them."""
     import onnxruntime as ort
 
     from lambda_fn.batch.csv_reader import MAX_CHUNK_FIELDS
+    from lambda_fn.config import Config
     from lambda_fn.model import Model
 
     model = Model.load(str(run / "model.onnx"))
@@ -53,13 +54,15 @@ def operator_profile(run: Path, data: Path, target: str, rows: int = 50_000) -> 
         make_big_csv(data, target, rows, csv_path)
         with open(csv_path, newline="") as fh:
             width = len(next(csv.reader(fh)))
-        feeds = _feeds(csv_path, model.schema, min(rows, max(1, MAX_CHUNK_FIELDS // width)))
+        feeds = _feeds(csv_path, model.schema, rows)
+        step = min(Config().chunk_rows, max(1, MAX_CHUNK_FIELDS // width))
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(tmp) / "ort-profile")
         session = ort.InferenceSession(model.data, options)
-        session.run(None, feeds)
+        for i in range(0, rows, step):
+            session.run(None, {name: values[i : i + step] for name, values in feeds.items()})
         events = json.loads(Path(session.end_profiling()).read_text())
     totals = collections.Counter()
     for event in events:

@@ -34,7 +34,10 @@ def _save_network(keras_run: Path, folder: Path) -> Path:
     """The Keras run's network as a .keras file, what TensorFlow's cold start loads."""
     import joblib
 
-    net = dict(joblib.load(keras_run / "model.joblib").inference_steps())["model"].model_
+    model = joblib.load(keras_run / "model.joblib")
+    if model.members:
+        raise SystemExit(f"{keras_run}: an ensemble; train the Keras run with --no-ensemble")
+    net = dict(model.inference_steps())["model"].model_
     path = folder / "network.keras"
     net.save(path)
     return path

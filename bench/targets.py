@@ -68,7 +68,7 @@ TARGETS = (
     Target(
         "batch_throughput",
         "batch rows/s {bound} pandas (one thread each)",
-        1,
+        3,
         "×",
         AT_LEAST,
         ("batch", "full", "throughput_ratio"),
@@ -77,7 +77,7 @@ TARGETS = (
     Target(
         "batch_memory",
         "batch peak memory {bound} of pandas",
-        0.5,
+        0.2,
         "%",
         AT_MOST,
         ("batch", "full", "memory_ratio"),
@@ -93,7 +93,7 @@ TARGETS = (
     Target(
         "cold_start_rie",
         "cold start under the real runtime, tracing on {bound}",
-        200,
+        150,
         "ms",
         AT_MOST,
         ("cold_start_rie", "tracing_on", "median_ms"),

@@ -234,15 +234,18 @@ def parsed_value(feature, value) -> tuple[float | None, str | None]:
 
 def parsed_cells(feature, cells: list[str]):
     """float32-ready values of one CSV column of a parsed kind (each distinct
-    cell parsed once) and the (index, cell, reason) of the cells that do not fit."""
+    cell parsed once, the column then looked up in C) and the (index, cell,
+    reason) of the cells that do not fit."""
     import numpy as np
 
     mapping: dict[str, float | None] = {}
-    for cell in set(cells):
+    for cell in dict.fromkeys(cells):
         try:
             mapping[cell] = parse_text(feature.kind, feature.format, cell)
         except BadValue:
             mapping[cell] = None
+    if None not in mapping.values():
+        return np.array(list(map(mapping.__getitem__, cells)), np.float32), []
     reason = f"expected {describe(feature.kind, feature.format)}"
     values = np.array([math.nan if mapping[c] is None else mapping[c] for c in cells], np.float32)
     return values, [(i, c, reason) for i, c in enumerate(cells) if mapping[c] is None]

@@ -49,7 +49,9 @@ class Config:
     summary_prefix: str = "summaries/"
     # One object per input name while a run scores it (a lease, see batch/lease.py).
     lease_prefix: str = "leases/"
-    chunk_rows: int = 10_000
+    # Rows read, parsed, scored and written at a time: 1,024 rows of a narrow
+    # file keep their cells in a core's L2 cache (a fifth faster than 10,000, #28).
+    chunk_rows: int = 1024
     part_bytes: int = 16 * 1024 * 1024
     # Longer than the batch function's timeout, so a live run's lease never
     # expires; a killed run's lease is taken over by the retry after that.

@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import memory, report  # noqa: E402
+from bench import batch, memory, report  # noqa: E402
 from bench.machine import QUIET  # noqa: E402
+from bench.operators import operator_profile  # noqa: E402
 from bench.suite import Sizes, measure_all  # noqa: E402
 
 
@@ -44,8 +45,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="write the report here")
     p.add_argument(
         "--only",
-        choices=["memory"],
-        help="run one section and print it (no --keras-run or --runs needed)",
+        choices=["memory", "batch"],
+        help="run one section and print it (no --keras-run or --runs needed); "
+        "batch: the target's race alone, --rows rows on one thread each",
     )
     return p
 
@@ -67,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         figures = memory.memory_bounds(run, data, args.target, args.memory_mb, args.wide_rows)
         print("\n".join(memory.markdown(figures)))
         report.write_json({"memory": figures}, args.json)
+        return 0
+    if args.only == "batch":
+        figures = {
+            "batch": batch.batch_compare(run, data, args.target, args.rows, full_only=True),
+            "onnxruntime_operator_share": operator_profile(run, data, args.target),
+        }
+        print("\n".join(batch.markdown(figures)))
+        report.write_json(figures, args.json)
         return 0
     sizes = Sizes(
         args.rows, args.memory_mb, args.wide_rows, args.requests, args.cold_runs, args.rie_runs

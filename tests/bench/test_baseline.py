@@ -17,6 +17,24 @@ def test_typed_gives_float32_numbers_and_text_categories_with_missing_as_empty()
     assert frame["job"].tolist() == ["admin", ""] and frame["job"].dtype == object
 
 
+def test_typed_parses_each_distinct_parsed_cell_as_the_contract_does_cell_by_cell():
+    from contract.feeds import typed_column
+    from contract.kinds import BOOLEAN, NUMBER_TEXT
+
+    features = (Feature("autopay", BOOLEAN, format="yes/no"), Feature("spend", NUMBER_TEXT))
+    schema = Schema(features, target="y", negative_label="no", positive_label="yes")
+    raw = {
+        "autopay": ["yes", "NO", None, "yes", ""],
+        "spend": ["$1,024.50", None, "3", "$1,024.50", "7%"],
+    }
+    frame = baseline.typed(pd.DataFrame(raw), schema)
+    for f in features:
+        expected = typed_column(f, pd.Series(raw[f.name]))
+        got = frame[f.name].to_numpy()
+        assert [math.isnan(v) for v in got] == [math.isnan(v) for v in expected]
+        assert [v for v in got if not math.isnan(v)] == [v for v in expected if not math.isnan(v)]
+
+
 def test_the_pandas_path_it_compares_against_scores_an_ensemble(tmp_path):
     """The demo's winner may be an ensemble: the baseline sets threads on each member."""
     import joblib
