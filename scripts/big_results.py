@@ -30,6 +30,7 @@ def measure(data: Path, budget: float, out: Path) -> dict:
     cmd = [sys.executable, "-m", "train", "--data", str(data), "--target", "y", "--budget"]
     cmd += [f"{budget:g}", "--out", str(out), "--no-progress"]
     log = out.with_suffix(".log")
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with open(log, "w") as fh:
         child = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
@@ -40,6 +41,10 @@ def measure(data: Path, budget: float, out: Path) -> dict:
     estimate = ESTIMATE.search(log.read_text())
     metrics = json.loads((out / "metrics.json").read_text())
     run = json.loads((out / "run.json").read_text())
+    phases = run.get("phase_seconds", {})
+    inside = run["elapsed_seconds"]  # python -m train's clock up to writing the run folder
+    report = run.get("report_seconds", 0.0)
+    spent = metrics["search_seconds"] + run["refit"]["seconds"] + sum(phases.values())
     return {
         "budget_s": budget,
         "search_s": round(metrics["search_seconds"], 1),
@@ -52,15 +57,39 @@ def measure(data: Path, budget: float, out: Path) -> dict:
         "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),  # ru_maxrss is in KiB on Linux
         "test_roc_auc": round(metrics["roc_auc"], 4),
         "picked": metrics["selection"]["picked"],
+        # Where the seconds outside search and refit went: the rest of the
+        # run's clock (reading the CSV, the imports, drawing the search's row
+        # samples), prepare (split, encodings, derived features), select
+        # (ensemble, serving costs), test scoring, the report, and writing the
+        # run folder plus interpreter start and exit.
+        "outside_s": {
+            "read_imports_rest": round(inside - spent, 1),
+            **{k: round(v, 1) for k, v in phases.items()},
+            "report": round(report, 1),
+            "write_start_exit": round(wall - inside - report, 1),
+        },
+        "load_avg_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 
-def bars(r: dict) -> list[str]:
-    """The issue's bars for --budget 60 on 1M rows, each with pass/fail."""
+def bars(r: dict, rows: int, compare: bool = False) -> list[str]:
+    """The issue's bars, each with pass/fail: for --budget 60 on 1M rows, or
+    for 10M rows (it completes, within 8 GB); the --compare run only has to
+    keep its budget."""
+    if compare:
+        return [f"  {'ok  ' if r['search_s'] <= r['budget_s'] + 5 else 'MISS'} search <= "
+                f"{r['budget_s'] + 5:g} s (the longer run is only the AUC reference)"]  # fmt: skip
+    if rows >= 10_000_000:
+        checks = [("completes", True), ("peak RSS <= 8 GB", r["peak_rss_gb"] <= 8)]
+        return [f"  {'ok  ' if ok else 'MISS'} {text}" for text, ok in checks]
     limit = r["budget_s"] + (r["refit_estimate_s"] or 0) + 30
     checks = [
         (f"search <= {r['budget_s'] + 5:g} s", r["search_s"] <= r["budget_s"] + 5),
-        (f"end to end <= budget + refit estimate + 30 = {limit:g} s", r["end_to_end_s"] <= limit),
+        (
+            f"end to end <= budget + refit estimate + 30 = {limit:g} s "
+            f"(margin {limit - r['end_to_end_s']:.1f} s)",
+            r["end_to_end_s"] <= limit,
+        ),
         (">= 15 trials", r["trials"] >= 15),
         ("peak RSS <= 1.2 GB", r["peak_rss_gb"] <= 1.2),
     ]
@@ -85,10 +114,14 @@ def main() -> None:
     results = [measure(data, args.budget, args.dir / f"run-{args.rows}-{args.budget:g}")]
     if args.compare:
         results.append(measure(data, args.compare, args.dir / f"run-{args.rows}-{args.compare:g}"))
-    print(f"{data.name}: {args.rows:,} rows; {os.cpu_count()} CPUs (shared machines skew times)")
-    for r in results:
+    print(
+        f"{data.name}: {args.rows:,} rows; {os.cpu_count()} CPUs (shared machines skew times: "
+        "load_avg_1min is the machine's load before and after each run; above the CPU count, "
+        "other work shared them)"
+    )
+    for k, r in enumerate(results):
         print(json.dumps(r))
-        print("\n".join(bars(r)))
+        print("\n".join(bars(r, args.rows, compare=k > 0)))
     if len(results) == 2:
         gap = results[1]["test_roc_auc"] - results[0]["test_roc_auc"]
         print(f"  {'ok  ' if gap <= 0.005 else 'MISS'} test ROC AUC within 0.005 of "

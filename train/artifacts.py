@@ -180,6 +180,7 @@ def _run_info(result, dataset, config, command: list[str], elapsed_seconds) -> d
             "predicted_seconds": result.refit_predicted_seconds,
             "seconds": result.refit_seconds,
         },
+        "phase_seconds": {k: round(v, 2) for k, v in result.phase_seconds.items()},
         "packages": package_versions(),
     }
 

@@ -7,12 +7,10 @@ file and the column, before anything is trained or written.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import logging
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ import pandas as pd
 from contract import csv_sniff
 from contract.cells import MISSING_CATEGORY, MISSING_TOKENS
 from contract.schema import CATEGORICAL, NUMERIC, Feature, Schema
+from train.table import Column, head_lines, read_bytes, read_columns  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -45,36 +44,6 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
 
 
-def read_bytes(source: str) -> bytes:
-    if source.startswith("s3://"):
-        return _read_s3(source)
-    path = Path(source)
-    if not path.exists():
-        raise UsageError(f"data file not found: {source}")
-    if path.is_dir():
-        raise UsageError(f"data path is a folder, expected a CSV file: {source}")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
-
-
-def _read_s3(uri: str) -> bytes:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket or not key:
-        raise UsageError(f"S3 URI must look like s3://bucket/key.csv, got {uri}")
-    try:
-        return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise UsageError(f"cannot read {uri}: {code}") from exc
-    except BotoCoreError as exc:
-        raise UsageError(f"cannot read {uri}: {exc}") from exc
-
-
 def _head(raw: bytes) -> bytes:
     """The first bytes of the file's content (decompressed when gzip)."""
     if raw[:2] != csv_sniff.GZIP_MAGIC:
@@ -88,11 +57,7 @@ def _head(raw: bytes) -> bytes:
 
 def detect_delimiter(raw: bytes) -> str | None:
     """';', tab or '|' when the header clearly uses it instead of commas, else None."""
-    head = _head(raw)
-    lines = head.decode("utf-8", "replace").splitlines()
-    if len(lines) > 1 and not head.endswith(b"\n"):
-        lines.pop()  # cut short
-    return csv_sniff.delimiter(lines[:20])
+    return csv_sniff.delimiter(head_lines(_head(raw)))
 
 
 def parse_csv(raw: bytes, source: str, delimiter: str = ",") -> pd.DataFrame:
@@ -127,15 +92,23 @@ def parse_csv(raw: bytes, source: str, delimiter: str = ",") -> pd.DataFrame:
     return frame
 
 
-def _as_numbers(column: pd.Series) -> pd.Series | None:
-    """The column as float32 if every present value is a number, else None."""
-    values = pd.to_numeric(column, errors="coerce")
-    if values[column.notna()].isna().any():
+def _as_numbers(column: Column) -> np.ndarray | None:
+    """The column as float32 if every present value is a number, else None
+    (pd.to_numeric on its distinct strings, as it was on all of them)."""
+    if column.numbers is not None:
+        return column.numbers.astype(np.float32)
+    values = _distinct_numbers(column)
+    if np.isnan(values).any() or np.isinf(values).any():
         return None
-    values = values.astype("float64")
-    if np.isinf(values).any():
-        return None
-    return values.astype("float32")
+    return column.take(values.astype(np.float32), np.float32(np.nan))
+
+
+def _distinct_numbers(column: Column) -> np.ndarray:
+    """float64 of each distinct string, NaN when it is not a number."""
+    _, values = column.strings()
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
 
 
 def resolve_label(values: pd.Series, positive: str | None, source: str, target: str):
@@ -169,7 +142,7 @@ def resolve_label(values: pd.Series, positive: str | None, source: str, target: 
     return neg, pos
 
 
-def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical, dates):
+def _check_flags(columns, source, target, delimiter, drop, keep, numeric, categorical, dates):
     """The column flags and the target name columns that exist, and agree."""
     named = {
         "--drop": drop,
@@ -179,21 +152,21 @@ def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categori
         "--date": tuple(dates),
     }
     for flag, cols in named.items():
-        missing = [c for c in cols if c not in frame.columns]
+        missing = [c for c in cols if c not in columns]
         if missing:
             raise UsageError(
                 f"{flag} names column(s) not in {source}: {', '.join(repr(c) for c in missing)}"
             )
-    if target not in frame.columns:
+    if target not in columns:
         hint = ""
-        if len(frame.columns) == 1:
+        if len(columns) == 1:
             hint = (
                 f" (one column only: are the fields separated by something other than "
                 f"{delimiter!r}? --delimiter sets it)"
             )
         raise UsageError(
             f"target column {target!r} not found in {source}; "
-            f"columns are: {', '.join(frame.columns[:30])}{hint}"
+            f"columns are: {', '.join(list(columns)[:30])}{hint}"
         )
     both = (set(numeric) & set(categorical)) | (set(dates) & (set(numeric) | set(categorical)))
     if both:
@@ -204,9 +177,9 @@ def _check_flags(frame, source, target, delimiter, drop, keep, numeric, categori
         raise UsageError(f"the target column {target!r} cannot also be a feature flag")
 
 
-def _target(frame, target, positive, source) -> tuple[np.ndarray, str, str]:
+def _target(column: Column, target, positive, source) -> tuple[np.ndarray, str, str]:
     """(y as 0/1, negative label, positive label); a missing label is an error."""
-    labels = frame[target].str.strip()
+    labels = column.series()
     missing_target = labels.isna()
     if missing_target.any():
         rows = (np.flatnonzero(missing_target.to_numpy()) + 2)[:5]  # +2: header, 1-based
@@ -219,41 +192,44 @@ def _target(frame, target, positive, source) -> tuple[np.ndarray, str, str]:
     return y, negative_label, positive_label
 
 
-def _type_columns(features, source, keep, numeric, categorical, dates, dropped):
+def _type_columns(features: dict[str, Column], source, keep, numeric, categorical, dates, dropped):
     """Each feature column typed (numbers, dates, booleans, numbers written as
     text or categories; contract/kinds.py reads the parsed kinds) or dropped,
-    with the reason added to `dropped`: (columns, schema features)."""
+    with the reason added to `dropped`: (columns, schema features). Columns
+    are consumed (popped) as they are typed, so their raw strings are freed."""
     from train import column_kinds
 
-    n = len(features)
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, pd.Series | np.ndarray] = {}
     schema_features: list[Feature] = []
-    for name in features.columns:
-        col = features[name].str.strip()
-        present = col.dropna()
-        if present.empty or (present.nunique() == 1 and not col.isna().any()):
-            dropped[name] = "constant" if not present.empty else "always missing"
+    for name in list(features):
+        column = features.pop(name)
+        n = column.rows
+        if column.distinct == 0 or (column.distinct == 1 and not column.missing):
+            dropped[name] = "constant" if column.distinct else "always missing"
             if name in dates:
                 raise UsageError(
                     f"column {name!r} in {source} is {dropped[name]}: nothing to learn"
                 )
             continue
         if name in dates:
-            typed = column_kinds.forced_date(name, col, dates[name], source)
+            typed = column_kinds.forced_date(name, column.series(), dates[name], source)
             columns[name] = typed.values
             schema_features.append(typed.feature)
             continue
-        as_numbers = None if name in categorical else _as_numbers(col)
+        as_numbers = None if name in categorical else _as_numbers(column)
         if name in numeric and as_numbers is None:
-            bad = col[col.notna() & pd.to_numeric(col, errors="coerce").isna()]
+            codes, values = column.strings()
+            bad = np.isnan(_distinct_numbers(column))
+            line = int(np.flatnonzero(np.append(bad, False)[codes])[0])
             raise UsageError(
-                f"--numeric {name!r}: line {bad.index[0] + 2} of {source} has {bad.iloc[0]!r}, "
+                f"--numeric {name!r}: line {line + 2} of {source} has {values[codes[line]]!r}, "
                 "not a number"
             )
         if as_numbers is not None:
             columns[name] = as_numbers
             schema_features.append(Feature(name, NUMERIC, missing_allowed=True))
             continue
+        col = column.series()
         typed = None if name in categorical else column_kinds.infer(name, col, source)
         if typed is not None and typed.dropped and name not in keep:
             dropped[name] = typed.dropped
@@ -265,14 +241,17 @@ def _type_columns(features, source, keep, numeric, categorical, dates, dropped):
         if (
             name not in keep
             and n >= MIN_ROWS_FOR_ID_CHECK
-            and present.nunique() == len(present) == n
+            and column.distinct == n
+            and not column.missing
         ):
             dropped[name] = "identifier (unique per row and not numeric); --keep to use it"
             continue
-        columns[name] = col.fillna(MISSING_CATEGORY).astype(object)
-        categories = tuple(sorted(columns[name].unique()))
+        _, values = column.strings()
+        # Object cells that share one string per distinct value: 8 bytes a row.
+        columns[name] = pd.Series(column.take(values, MISSING_CATEGORY), dtype=object)
+        categories = set(values) | ({MISSING_CATEGORY} if column.missing else set())
         schema_features.append(
-            Feature(name, CATEGORICAL, missing_allowed=True, categories=categories)
+            Feature(name, CATEGORICAL, missing_allowed=True, categories=tuple(sorted(categories)))
         )
     return columns, schema_features
 
@@ -307,21 +286,14 @@ def load_dataset(
     """delimiter: the field separator; None detects ';', tab or '|' from the header.
     dates: `--date` columns -> their format ('' to detect it)."""
     dates = dict(dates or {})
-    raw = read_bytes(source)
     notes: list[str] = []
-    if delimiter is None:
-        delimiter = detect_delimiter(raw) or ","
-        if delimiter != ",":
-            notes.append(
-                f"{source} read as {csv_sniff.DELIMITERS[delimiter]}-separated (detected from "
-                "its header; --delimiter sets the separator)"
-            )
-    frame = parse_csv(raw, source, delimiter)
-    _check_flags(frame, source, target, delimiter, drop, keep, numeric, categorical, dates)
-    y, negative_label, positive_label = _target(frame, target, positive, source)
+    features, delimiter, sha256 = read_columns(source, delimiter, notes)
+    _check_flags(features, source, target, delimiter, drop, keep, numeric, categorical, dates)
+    y, negative_label, positive_label = _target(features.pop(target), target, positive, source)
 
     dropped: dict[str, str] = {c: "dropped by --drop" for c in drop}
-    features = frame.drop(columns=[target, *drop])
+    for name in drop:
+        del features[name]
     columns, schema_features = _type_columns(
         features, source, keep, numeric, categorical, dates, dropped
     )
@@ -336,7 +308,7 @@ def load_dataset(
     for name, why in dropped.items():
         if why != "dropped by --drop":
             notes.append(f"column {name!r} dropped: {why}")
-    X, y = _duplicates(pd.DataFrame(columns, index=features.index), y, dedupe, notes)
+    X, y = _duplicates(pd.DataFrame(columns, index=pd.RangeIndex(len(y))), y, dedupe, notes)
     schema = Schema(
         features=tuple(schema_features),
         target=target,
@@ -349,6 +321,6 @@ def load_dataset(
         y=y,
         schema=schema,
         source=source,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         notes=notes,
     )

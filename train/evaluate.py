@@ -66,8 +66,11 @@ class ThresholdObjective:
 
 def cut_counts(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True and false positives when predicting positive for p >= t, for each
-    distinct score t from the highest down: (tp, fp, t), from one sort."""
-    order = np.argsort(-p, kind="mergesort")
+    distinct score t from the highest down: (tp, fp, t), from one sort. The
+    sums are taken at the end of each run of equal scores, so the order within
+    a run does not matter: the (SIMD) quicksort gives the same counts as a
+    stable sort, several times sooner."""
+    order = np.argsort(-p)
     ps, ys = p[order], y[order]
     last_of_run = np.r_[ps[1:] != ps[:-1], True]
     tp = np.cumsum(ys)[last_of_run].astype(float)

@@ -323,3 +323,17 @@ def test_bootstrap_intervals_are_scikit_learns_metrics_on_the_resampled_rows():
     want = _sklearn_intervals(y, p, threshold=0.5, seed=11)
     for key, (lo, hi) in want.items():
         assert got[key] == pytest.approx((lo, hi), abs=1e-12), key
+
+
+def test_interval_running_sums_give_weighted_metrics_exactly():
+    rng = np.random.default_rng(5)
+    y = (rng.random(3000) < 0.1).astype(int)
+    p = np.round(rng.random(3000), 3)
+    order = np.argsort(-p, kind="mergesort")
+    ys, ps, counts = y[order], p[order], rng.integers(0, 4, 3000)
+    ends = np.flatnonzero(np.r_[ps[1:] != ps[:-1], True])
+    hits = np.cumsum(np.where(ys == 1, counts, 0))
+    for threshold in (0.0, 0.5, 2.0):
+        want = stats.weighted_metrics(ys.astype(float), ps, counts.astype(float), threshold)
+        flagged = int((ps >= threshold).sum())
+        assert stats._interval_metrics(hits, np.cumsum(counts), ends, flagged) == want

@@ -7,6 +7,7 @@ ensemble, serving cost against quality) appear only when their file is there.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +34,57 @@ def _leaderboard_frame(folder: Path | None, result, metric: str) -> pd.DataFrame
 
 def build(dataset, result, config, command: list[str], train_fn=None, folder=None) -> dict:
     """Compute the report's figures and numbers; `folder` is the run folder whose
-    optional files (trials.csv, ensemble.json, leaderboard.csv costs) add sections."""
+    optional files (trials.csv, ensemble.json, leaderboard.csv costs) add sections.
+
+    The runner-up's refit and the permutation importance (mostly fitting and
+    predicting, outside the GIL) run on a second thread while this one draws:
+    the same numbers, sooner on two cores."""
     schema, model, metric = result.model.schema, result.model, config.metric
+    raw = result.test_raw  # what model.predict_proba(X_test) computes, kept from the scoring
+    if raw is None:
+        raw = model.pipeline.predict_proba(result.X_test[schema.names])[:, 1]
+    p_test = model.calibration.apply(raw) if model.calibration is not None else raw
+    y_test = result.y_test
+    runner = stats.runner_up(result, metric)
+    with ThreadPoolExecutor(1) as pool:
+        runner_scores = (
+            pool.submit(stats.runner_up_scores, result, config, runner) if runner else None
+        )
+        importance = pool.submit(
+            stats.permutation_importance, model, result.X_test, y_test, config.seed
+        )
+        figs, overview, board, trials, ensemble, costed = _overview(dataset, result, config, folder)
+        intervals = stats.bootstrap_intervals(y_test, p_test, model.threshold, config.seed)
+        scores = {f"{model.learner} + {model.strategy} (selected)": p_test}
+        if runner is not None:
+            scores[f"{runner.learner} + {runner.strategy} (runner-up)"] = runner_scores.result()
+        figs.append(figures.roc_pr_curves(y_test, scores))
+        figs.append(figures.confusion(y_test, p_test, model.threshold, schema))
+        figs.append(figures.threshold_sweep(y_test, p_test, model.threshold))
+        curves = {"selected model": p_test}
+        if model.calibration is not None:
+            curves = {"before calibration": raw, "after calibration (served)": p_test}
+        figs.append(figures.reliability(y_test, curves))
+        importance, base = importance.result()
+    figs.append(figures.importance_figure(importance, base))
+    return {
+        "figures": figs,
+        "overview": overview,
+        "intervals": intervals,
+        "importance": importance,
+        "command": command,
+        "runner_up": runner,
+        "leaderboard": board,
+        "costed": costed,  # leaderboard rows with both costs and a score, or None
+        "trials": trials,
+        "ensemble": ensemble,
+    }
+
+
+def _overview(dataset, result, config, folder):
+    """The data-overview and search figures, with the run-folder files they read:
+    (figures, overview figure names, leaderboard, trials, ensemble, costed rows)."""
+    schema, metric = result.model.schema, config.metric
     figs = [figures.class_balance(dataset.y, schema)]
     X, y = stats.bounded(dataset.X, dataset.y, stats.REPORT_ROWS, config.seed)
     for maker in (
@@ -60,37 +110,7 @@ def build(dataset, result, config, command: list[str], train_fn=None, folder=Non
             figs.append(search_figures.cost_quality(costed, metric))
         else:
             costed = None
-
-    p_test = model.predict_proba(result.X_test)
-    y_test = result.y_test
-    scores = {f"{model.learner} + {model.strategy} (selected)": p_test}
-    runner = stats.runner_up(result, metric)
-    if runner is not None:
-        label = f"{runner.learner} + {runner.strategy} (runner-up)"
-        scores[label] = stats.runner_up_scores(result, config, runner)
-    figs.append(figures.roc_pr_curves(y_test, scores))
-    figs.append(figures.confusion(y_test, p_test, model.threshold, schema))
-    figs.append(figures.threshold_sweep(y_test, p_test, model.threshold))
-    curves = {"selected model": p_test}
-    if model.calibration is not None:
-        raw = model.pipeline.predict_proba(result.X_test[schema.names])[:, 1]
-        curves = {"before calibration": raw, "after calibration (served)": p_test}
-    figs.append(figures.reliability(y_test, curves))
-    importance, base = stats.permutation_importance(model, result.X_test, y_test, config.seed)
-    figs.append(figures.importance_figure(importance, base))
-    intervals = stats.bootstrap_intervals(y_test, p_test, model.threshold, config.seed)
-    return {
-        "figures": figs,
-        "overview": overview,
-        "intervals": intervals,
-        "importance": importance,
-        "command": command,
-        "runner_up": runner,
-        "leaderboard": board,
-        "costed": costed,  # leaderboard rows with both costs and a score, or None
-        "trials": trials,
-        "ensemble": ensemble,
-    }
+    return figs, overview, board, trials, ensemble, costed
 
 
 def write(out: Path, dataset, result, config, command: list[str], info: dict) -> None:

@@ -161,19 +161,51 @@ def bootstrap_intervals(y: np.ndarray, p: np.ndarray, threshold: float, seed: in
     """95 % percentile intervals over BOOTSTRAP resamples of the test split.
 
     A resample is a count per row, so each one costs a pass over rows sorted
-    once, not a sort and scikit-learn's input checks per metric."""
+    once, not a sort and scikit-learn's input checks per metric. The counts are
+    whole numbers, so integer running sums give exactly weighted_metrics' sums."""
     rng = np.random.default_rng(seed)
     samples = {k: [] for k in INTERVAL_METRICS}
     n = len(y)
     order = np.argsort(-p, kind="mergesort")
-    ys, ps = np.asarray(y, dtype=float)[order], np.asarray(p, dtype=float)[order]
+    rank = np.empty(n, dtype=np.intp)
+    rank[order] = np.arange(n)  # row -> its place in descending-score order
+    ys = np.asarray(y)[order].astype(bool)
+    ps = np.asarray(p, dtype=float)[order]
+    ends = np.flatnonzero(np.r_[ps[1:] != ps[:-1], True])  # last row of each run of equal scores
+    flagged = int((ps >= threshold).sum())  # a prefix, scores being in descending order
     for _ in range(BOOTSTRAP):
-        counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)[order]
-        if not 0 < counts @ ys < n:  # one class only
+        counts = np.bincount(rank[rng.integers(0, n, n)], minlength=n)
+        hits = np.cumsum(np.where(ys, counts, 0))
+        if not 0 < hits[-1] < n:  # one class only
             continue
-        m = weighted_metrics(ys, ps, counts, threshold)
+        m = _interval_metrics(hits, np.cumsum(counts), ends, flagged)
         for k in INTERVAL_METRICS:
             samples[k].append(m[k])
     return {
         k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for k, v in samples.items()
+    }
+
+
+def _interval_metrics(hits: np.ndarray, rows: np.ndarray, ends: np.ndarray, flagged: int) -> dict:
+    """weighted_metrics from the running sums of positives and of rows (in
+    descending-score order): the same float operations on the same whole numbers."""
+    tp = hits[ends].astype(float)
+    fp = (rows[ends] - hits[ends]).astype(float)
+    P, N = tp[-1], fp[-1]
+    tp0, fp0 = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]
+    roc_auc = float(np.sum((fp - fp0) * (tp + tp0)) / (2 * P * N))
+    predicted = tp + fp
+    precision_k = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    pr_auc = float(np.sum((tp - tp0) / P * precision_k))
+    hit = float(hits[flagged - 1]) if flagged else 0.0
+    shown = float(rows[flagged - 1]) if flagged else 0.0
+    precision = hit / shown if shown > 0 else 0.0
+    recall = hit / P
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    return {
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
     }

@@ -37,19 +37,32 @@ def cv_score(y, oof, fold_ids, config) -> float:
 
 def greedy(y, oofs: np.ndarray, fold_ids, config, folds) -> np.ndarray | None:
     """Caruana's greedy forward selection with replacement, scored on `folds`
-    only: the member counts of the best round."""
+    only: the member counts of the best round. Each fold's rows are taken
+    once: a blend is the same sum row by row, scored on a fold's slice."""
     s = metrics.sign(config.metric)
+    rows = [np.flatnonzero(fold_ids == k) for k in folds]
+    ys = [y[r] for r in rows]
+    parts = [oofs[:, r] for r in rows]
     counts = np.zeros(len(oofs), dtype=int)
-    total = np.zeros(oofs.shape[1])
+    totals = [np.zeros(len(r)) for r in rows]
     best_counts, best_score = None, -np.inf
     for step in range(ENSEMBLE_ROUNDS):
         scores = [
-            s * np.mean(fold_values(y, (total + o) / (step + 1), fold_ids, config, folds))
-            for o in oofs
+            s
+            * np.mean(
+                [
+                    blend_metric(
+                        yk, (total + part[j]) / (step + 1), config.metric, config.objective
+                    )
+                    for yk, total, part in zip(ys, totals, parts, strict=True)
+                ]
+            )
+            for j in range(len(oofs))
         ]
         j = int(np.argmax(scores))
         counts[j] += 1
-        total += oofs[j]
+        for total, part in zip(totals, parts, strict=True):
+            total += part[j]
         if scores[j] > best_score + 1e-12:
             best_score, best_counts = scores[j], counts.copy()
     return best_counts

@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 from imblearn.pipeline import Pipeline
 
 from train import evaluate
@@ -104,17 +105,24 @@ def calibrate(winner, y_train, config) -> tuple[evaluate.PlattCalibration | None
     return calibration, threshold, report
 
 
-def score_on_test(model: TrainedModel, X_test, y_test, calibration_report: dict) -> dict:
-    """The one evaluation on the test part; adds its Brier scores (with and
-    without calibration) to `calibration_report`."""
+def test_probabilities(model: TrainedModel, X_test) -> np.ndarray:
+    """The pipeline's test-part probabilities before calibration (kept for the
+    report, which would otherwise predict the test part again)."""
+    return model.pipeline.predict_proba(X_test[model.schema.names])[:, 1]
+
+
+def score_on_test(model: TrainedModel, raw_test, y_test, calibration_report: dict) -> dict:
+    """The one evaluation on the test part, from test_probabilities; adds its
+    Brier scores (with and without calibration) to `calibration_report`."""
     schema, calibration = model.schema, model.calibration
-    raw_test = model.pipeline.predict_proba(X_test[schema.names])[:, 1]
     p_test = calibration.apply(raw_test) if calibration is not None else raw_test
-    calibration_report["test_brier_uncalibrated"] = evaluate.ranking_metrics(y_test, raw_test)[
-        "brier"
-    ]
-    calibration_report["test_brier"] = evaluate.ranking_metrics(y_test, p_test)["brier"]
     test_metrics = evaluate.ranking_metrics(y_test, p_test)
+    calibration_report["test_brier_uncalibrated"] = (
+        evaluate.ranking_metrics(y_test, raw_test)["brier"]
+        if calibration is not None
+        else test_metrics["brier"]
+    )
+    calibration_report["test_brier"] = test_metrics["brier"]
     test_metrics.update(evaluate.threshold_metrics(y_test, p_test, model.threshold))
     pred = (p_test >= model.threshold).astype(int)
     test_metrics["per_class"] = evaluate.per_class_table(

@@ -50,6 +50,10 @@ class SearchResult:
     rungs: list[int] = field(default_factory=list)  # rows of each search sample
     refit_predicted_seconds: float = float("nan")
     refit_seconds: float = float("nan")
+    test_raw: np.ndarray | None = None  # the pipeline's test probabilities, before calibration
+    # Seconds outside the search and refit: prepare (split, encodings, derived
+    # features), select (ensemble, serving costs), test (the test scoring).
+    phase_seconds: dict = field(default_factory=dict)
 
 
 def onnx_cost(model, X) -> tuple[float, float, float]:
@@ -126,7 +130,9 @@ def run_search(
     (default: export's onnxruntime measurement); `progress_factory(total)`
     makes a progress bar; `trials_fn` runs the trials (train.search.shared's
     finalize reruns a shared study's best instead)."""
+    started = time.perf_counter()
     s = _split(dataset, config)
+    phases = {"prepare": time.perf_counter() - started}
     progress = Progress(progress_factory, config, time.perf_counter())
     trials, search_seconds, ladder = trials_fn(
         s.schema, s.X_train, s.y_train, config, s.ratio, s.derived_auto, progress
@@ -134,7 +140,9 @@ def run_search(
     # Scores are compared only on the same rows: the largest sample with a result.
     final = ladder.rung(ladder.final_rows(trials))
     compared = [t for t in trials if t.rows == final.rows]
+    started = time.perf_counter()
     board, single_best, ens, winner, info = _choose(compared, s, config, progress, cost, final.y)
+    phases["select"] = time.perf_counter() - started
     predicted = schedule.refit_seconds(winner, len(s.y_train), config.folds)
     progress.note(
         f"refit: {winner.name if winner.members else f'{winner.learner}/{winner.strategy}'} on "
@@ -150,7 +158,10 @@ def run_search(
     model = TrainedModel(
         pipeline, winner.learner, winner.strategy, threshold, calibration, s.schema, members
     )
-    test_metrics = refit.score_on_test(model, s.X_test, s.y_test, calibration_report)
+    started = time.perf_counter()
+    test_raw = refit.test_probabilities(model, s.X_test)
+    test_metrics = refit.score_on_test(model, test_raw, s.y_test, calibration_report)
+    phases["test"] = time.perf_counter() - started
     for c in trials:
         c.sample_pipeline = None
     return SearchResult(
@@ -175,6 +186,8 @@ def run_search(
         rungs=ladder.sizes,
         refit_predicted_seconds=predicted,
         refit_seconds=refit_seconds,
+        test_raw=test_raw,
+        phase_seconds=phases,
     )
 
 
