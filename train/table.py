@@ -214,15 +214,11 @@ def read_bytes(source: str) -> bytes:
     """The whole file or S3 object, for pandas' reader."""
     from train.data import UsageError
 
-    if source.startswith("s3://"):
-        return _read_s3(source)
-    path = Path(source)
-    if not path.exists():
-        raise UsageError(f"data file not found: {source}")
-    if path.is_dir():
-        raise UsageError(f"data path is a folder, expected a CSV file: {source}")
+    data = _data(source)
+    if isinstance(data, bytes):
+        return data
     try:
-        return path.read_bytes()
+        return data.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
 

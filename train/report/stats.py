@@ -137,14 +137,19 @@ def weighted_metrics(y, p, w, threshold: float) -> dict[str, float]:
     pos, neg = w * y, w * (1 - y)
     last = np.r_[p[1:] != p[:-1], True]  # the last row of each run of equal scores
     tp, fp = np.cumsum(pos)[last], np.cumsum(neg)[last]
+    flagged = p >= threshold
+    return _from_counts(tp, fp, float(pos[flagged].sum()), float(w[flagged].sum()))
+
+
+def _from_counts(tp: np.ndarray, fp: np.ndarray, hit: float, shown: float) -> dict[str, float]:
+    """The metrics from true and false positives at each distinct score
+    (descending), and the positives and rows at or above the threshold."""
     P, N = tp[-1], fp[-1]
     tp0, fp0 = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]
     roc_auc = float(np.sum((fp - fp0) * (tp + tp0)) / (2 * P * N))
     predicted = tp + fp
     precision_k = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     pr_auc = float(np.sum((tp - tp0) / P * precision_k))
-    flagged = p >= threshold
-    hit, shown = float(pos[flagged].sum()), float(w[flagged].sum())
     precision = hit / shown if shown > 0 else 0.0
     recall = hit / P
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
@@ -191,21 +196,6 @@ def _interval_metrics(hits: np.ndarray, rows: np.ndarray, ends: np.ndarray, flag
     descending-score order): the same float operations on the same whole numbers."""
     tp = hits[ends].astype(float)
     fp = (rows[ends] - hits[ends]).astype(float)
-    P, N = tp[-1], fp[-1]
-    tp0, fp0 = np.r_[0.0, tp[:-1]], np.r_[0.0, fp[:-1]]
-    roc_auc = float(np.sum((fp - fp0) * (tp + tp0)) / (2 * P * N))
-    predicted = tp + fp
-    precision_k = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    pr_auc = float(np.sum((tp - tp0) / P * precision_k))
     hit = float(hits[flagged - 1]) if flagged else 0.0
     shown = float(rows[flagged - 1]) if flagged else 0.0
-    precision = hit / shown if shown > 0 else 0.0
-    recall = hit / P
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-    return {
-        "roc_auc": roc_auc,
-        "pr_auc": pr_auc,
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-    }
+    return _from_counts(tp, fp, hit, shown)
