@@ -6,10 +6,8 @@ file and the column, before anything is trained or written.
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +16,7 @@ import pandas as pd
 from contract import csv_sniff
 from contract.cells import MISSING_CATEGORY, MISSING_TOKENS
 from contract.schema import CATEGORICAL, NUMERIC, Feature, Schema
-from train.table import Column, head_lines, read_bytes, read_columns  # noqa: F401
+from train.table import Column, head_bytes, read_columns
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +42,11 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
 
 
-def _head(raw: bytes) -> bytes:
-    """The first bytes of the file's content (decompressed when gzip)."""
-    if raw[:2] != csv_sniff.GZIP_MAGIC:
-        return raw[: csv_sniff.HEAD_BYTES]
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-            return fh.read(csv_sniff.HEAD_BYTES)
-    except (OSError, EOFError, zlib.error):
-        return b""  # pandas names the problem
-
-
-def detect_delimiter(raw: bytes) -> str | None:
-    """';', tab or '|' when the header clearly uses it instead of commas, else None."""
-    return csv_sniff.delimiter(head_lines(_head(raw)))
-
-
 def parse_csv(raw: bytes, source: str, delimiter: str = ",") -> pd.DataFrame:
     """All columns as strings; kinds are decided later, column by column."""
     if not raw.strip():
         raise UsageError(f"{source} is empty")
-    reason = csv_sniff.not_csv(_head(raw), gzip_ok=True)
+    reason = csv_sniff.not_csv(head_bytes(raw, raw[:2] == csv_sniff.GZIP_MAGIC), gzip_ok=True)
     if reason:
         raise UsageError(f"{source} is {reason}")
     compression = "gzip" if raw[:2] == csv_sniff.GZIP_MAGIC else None
